@@ -1,0 +1,234 @@
+/* cli/cmd_catalog.c: `ccreg catalog list|tag|version|add-version|mark-tested|lint`. */
+#include <getopt.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "catalog/catalog.h"
+#include "cli/commands.h"
+#include "oci/cleanup.h"
+#include "oci/platform.h"
+
+const char cmd_catalog_usage[] =
+	"Usage: ccreg catalog SUBCOMMAND [ARGS]\n\n"
+	"Read and edit the catalog (-C FILE, default $CCREG_CATALOG or ./images.json).\n\n"
+	"  list                          container images, their arches and newest tag\n"
+	"  tag IMAGE                     tag of the last version\n"
+	"  version IMAGE [TAG]           version (else tag) of the last version, or of TAG\n"
+	"  add-version IMAGE TAG [--label L] [--version V]\n"
+	"                                append an untested version\n"
+	"  mark-tested IMAGE TAG --no-verify\n"
+	"                                set \"tested\": true (checking the registry first\n"
+	"                                needs `ccreg verify`, not in this build yet)\n"
+	"  lint                          problems in the catalog file itself, one per line;\n"
+	"                                exits 1 when there are any\n\n"
+	"Edits change only the bytes they must and replace the file atomically.\n"
+	"With --json, list and lint print one JSON document.\n";
+
+static int load(const struct cli_ctx *ctx, struct cat_catalog **cat)
+{
+	oci_error err = { 0 };
+
+	if (cat_load(ctx->g.catalog, cat, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}
+
+/* Any entry (images and npm packages both have versions). */
+static int find_entry(const struct cat_catalog *cat, const char *key, struct cat_image **img)
+{
+	oci_error err = { 0 };
+
+	*img = cat_image_find(cat, key);
+	if (*img)
+		return 0;
+	oci_err(&err, OCI_E_USAGE, "unknown catalog image \"%s\" in %s", key, cat->path);
+	return cli_fail(&err);
+}
+
+static json_t *strv_json(char **v, size_t n, bool oci)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < n; i++) {
+		const char *name = oci ? oci_arch_from_catalog(v[i]) : v[i];
+		if (!name)
+			continue;
+		json_array_append_new(a, oci ? json_sprintf("linux/%s", name) : json_string(name));
+	}
+	return a;
+}
+
+static int do_list(struct cli_ctx *ctx, struct cat_catalog *cat)
+{
+	json_t *arr = ctx->g.json ? json_array() : NULL;
+
+	if (!ctx->g.json)
+		printf("%-20s %-32s %-14s %-20s %s\n", "IMAGE", "PACKAGE", "ARCHES", "TAG", "NOTES");
+	for (size_t i = 0; i < cat->n_images; i++) {
+		const struct cat_image *img = &cat->images[i];
+		const struct cat_version *last =
+			img->n_versions ? &img->versions[img->n_versions - 1] : NULL;
+
+		if (!img->is_image)
+			continue;
+		if (arr) {
+			json_t *o = json_pack("{s:s, s:s, s:o, s:o, s:b, s:b}",
+			                      "image", img->key, "package", img->package,
+			                      "arches", strv_json(img->arches, img->n_arches, false),
+			                      "platforms", strv_json(img->arches, img->n_arches, true),
+			                      "multiArch", cat_image_multiarch(img),
+			                      "disabled", img->disabled);
+			json_object_set_new(o, "tag", last && last->tag ? json_string(last->tag) : json_null());
+			json_object_set_new(o, "version", last && (last->version || last->tag)
+			                    ? json_string(last->version ? last->version : last->tag)
+			                    : json_null());
+			json_object_set_new(o, "tested", json_boolean(last && last->tested));
+			json_object_set_new(o, "versions", json_integer((json_int_t)img->n_versions));
+			if (img->min_disk_gb >= 0)
+				json_object_set_new(o, "minDiskSizeGb", json_integer(img->min_disk_gb));
+			if (img->docker_size_gb >= 0)
+				json_object_set_new(o, "dockerSizeGb", json_integer(img->docker_size_gb));
+			json_array_append_new(arr, o);
+			continue;
+		}
+		_cleanup_free_ char *arches = NULL;
+		struct oci_buf b = { 0 };
+		for (size_t a = 0; a < img->n_arches; a++) {
+			if (a)
+				oci_buf_append(&b, ",", 1);
+			oci_buf_append(&b, img->arches[a], strlen(img->arches[a]));
+		}
+		arches = b.data ? b.data : oci_xstrdup("-");
+		printf("%-20s %-32s %-14s %-20s %s%s%s\n", img->key, img->package, arches,
+		       last && last->tag ? last->tag : "-",
+		       !last ? "no versions" : last->tested ? "" : "untested",
+		       img->disabled && last && !last->tested ? ", " : "",
+		       img->disabled ? "disabled" : "");
+	}
+	if (arr)
+		cli_print_json(json_pack("{s:o}", "images", arr));
+	return 0;
+}
+
+static int do_lint(struct cli_ctx *ctx, struct cat_catalog *cat)
+{
+	_cleanup_strv_ char **probs = NULL;
+	int n = cat_lint(cat, &probs);
+
+	if (ctx->g.json) {
+		json_t *a = json_array();
+		for (int i = 0; i < n; i++)
+			json_array_append_new(a, json_string(probs[i]));
+		cli_print_json(json_pack("{s:s, s:o, s:i}", "catalog", cat->path,
+		                         "problems", a, "count", n));
+	} else {
+		for (int i = 0; i < n; i++)
+			printf("%s\n", probs[i]);
+	}
+	if (n)
+		cli_info(ctx, "%s: %d problem%s", cat->path, n, n == 1 ? "" : "s");
+	return n ? OCI_E_CHECK : 0;
+}
+
+int cmd_catalog(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "label", required_argument, NULL, 'l' },
+		{ "version", required_argument, NULL, 'V' },
+		{ "no-verify", no_argument, NULL, 'n' },
+		{ 0 },
+	};
+	const char *label = NULL, *version = NULL, *sub;
+	bool no_verify = false;
+	struct cat_catalog *cat = NULL;
+	oci_error err = { 0 };
+	struct cat_image *img;
+	int ch, rc = 0, nargs;
+	char **args;
+
+	if (argc < 2)
+		return cli_usage_error("catalog", "expected a subcommand: list, tag, version, "
+		                                  "add-version, mark-tested or lint");
+	sub = argv[1];
+	argc--, argv++;
+	optind = 0; /* glibc: full reset, argv changed */
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'l')
+			label = optarg;
+		else if (ch == 'V')
+			version = optarg;
+		else if (ch == 'n')
+			no_verify = true;
+		else
+			return cli_bad_option("catalog", argc, argv);
+	}
+	args = argv + optind;
+	nargs = argc - optind;
+
+	/* which arguments and options each subcommand takes */
+	static const struct {
+		const char *name;
+		int min, max;
+		bool label_version, no_verify;
+	} subs[] = {
+		{ "list", 0, 0, false, false },       { "tag", 1, 1, false, false },
+		{ "version", 1, 2, false, false },    { "add-version", 2, 2, true, false },
+		{ "mark-tested", 2, 2, false, true }, { "lint", 0, 0, false, false },
+	};
+	size_t s;
+	for (s = 0; s < ARRAY_SIZE(subs) && strcmp(subs[s].name, sub) != 0; s++)
+		;
+	if (s == ARRAY_SIZE(subs))
+		return cli_usage_error("catalog", "unknown subcommand '%s'", sub);
+	if (nargs < subs[s].min || nargs > subs[s].max)
+		return cli_usage_error("catalog", "%s takes %s", sub,
+		                       subs[s].max == 0 ? "no arguments" :
+		                       subs[s].min == 2 ? "IMAGE TAG" :
+		                       subs[s].max == 2 ? "IMAGE [TAG]" : "IMAGE");
+	if ((label || version) && !subs[s].label_version)
+		return cli_usage_error("catalog", "--label and --version go with add-version");
+	if (no_verify && !subs[s].no_verify)
+		return cli_usage_error("catalog", "--no-verify goes with mark-tested");
+	if (subs[s].no_verify && !no_verify)
+		return cli_usage_error("catalog",
+		                       "mark-tested checks %s:%s in the registry with `ccreg verify`, "
+		                       "which this build lacks; pass --no-verify to mark it anyway",
+		                       args[0], args[1]);
+
+	if ((rc = load(ctx, &cat)) != 0)
+		return rc;
+	if (strcmp(sub, "list") == 0) {
+		rc = do_list(ctx, cat);
+	} else if (strcmp(sub, "lint") == 0) {
+		rc = do_lint(ctx, cat);
+	} else if ((rc = find_entry(cat, args[0], &img)) != 0) {
+		/* reported */
+	} else if (strcmp(sub, "tag") == 0) {
+		const char *tag = cat_last_tag(img);
+		if (tag)
+			printf("%s\n", tag);
+		else
+			rc = cli_fail((oci_err(&err, OCI_E_USAGE, "%s has no versions with a tag",
+			                       img->key), &err));
+	} else if (strcmp(sub, "version") == 0) {
+		const char *v;
+		if (cat_version_of(img, nargs > 1 ? args[1] : NULL, &v, &err) < 0)
+			rc = cli_fail(&err);
+		else
+			printf("%s\n", v);
+	} else if (strcmp(sub, "add-version") == 0) {
+		if (cat_add_version(cat, args[0], args[1], label, version, &err) < 0)
+			rc = cli_fail(&err);
+		else
+			cli_info(ctx, "%s: added %s:%s (untested)", cat->path, args[0], args[1]);
+	} else {
+		if (cat_set_tested(cat, args[0], args[1], &err) < 0)
+			rc = cli_fail(&err);
+		else
+			cli_info(ctx, "%s: %s:%s marked tested (not verified)", cat->path,
+			         args[0], args[1]);
+	}
+	cat_free(cat);
+	return rc;
+}

@@ -1,0 +1,61 @@
+/* cli/cmd_config.c: `ccreg config REF [--platform P]`. */
+#include <getopt.h>
+
+#include "cli/commands.h"
+#include "oci/cleanup.h"
+#include "oci/ref.h"
+#include "registry/image.h"
+
+const char cmd_config_usage[] =
+	"Usage: ccreg config REF [--platform OS/ARCH[/VARIANT]]\n\n"
+	"Print the image config (verified).  For an index, the platform defaults to\n"
+	"this machine's.\n";
+
+int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "platform", required_argument, NULL, 'p' },
+		{ 0 },
+	};
+	const char *platform = NULL;
+	int ch;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "+p:", opts, NULL)) != -1) {
+		if (ch == 'p')
+			platform = optarg;
+		else
+			return cli_bad_option("config", argc, argv);
+	}
+	if (argc - optind != 1)
+		return cli_usage_error("config", "expected one reference");
+
+	oci_error err = { 0 };
+	struct oci_ref ref = { 0 };
+	struct oci_platform want = { 0 };
+	struct reg_repo *repo = NULL;
+	struct reg_image img = { 0 };
+	struct oci_config cfg = { 0 };
+	struct oci_buf raw = { 0 };
+	int rc = 0;
+
+	if (platform)
+		rc = oci_platform_parse(&want, platform, &err);
+	else
+		reg_host_platform(&want);
+	if (rc < 0 || cli_open_repo(ctx, argv[optind], false, &ref, &repo, &err) < 0 ||
+	    reg_image_get(repo, oci_ref_reference(&ref), &want, &img, &err) < 0 ||
+	    reg_config_get(repo, &img.m.config, &cfg, &raw, &err) < 0) {
+		rc = cli_fail(&err);
+	} else {
+		fwrite(raw.data, 1, raw.len, stdout);
+		if (raw.len && raw.data[raw.len - 1] != '\n' && isatty(fileno(stdout)))
+			fputc('\n', stdout);
+	}
+	oci_buf_release(&raw);
+	oci_config_release(&cfg);
+	reg_image_release(&img);
+	reg_repo_free(repo);
+	oci_ref_release(&ref);
+	oci_platform_release(&want);
+	return rc;
+}

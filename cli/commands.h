@@ -1,0 +1,27 @@
+/* cli/commands.h: every command's entry point and usage text. */
+#ifndef CCREG_CLI_COMMANDS_H
+#define CCREG_CLI_COMMANDS_H
+
+#include "cli/cli.h"
+
+#define CLI_DECLARE(name)                                                  \
+	int cmd_##name(struct cli_ctx *ctx, int argc, char **argv);        \
+	extern const char cmd_##name##_usage[]
+
+CLI_DECLARE(assemble);
+CLI_DECLARE(push);
+CLI_DECLARE(copy);
+CLI_DECLARE(pull);
+CLI_DECLARE(manifest);
+CLI_DECLARE(digest);
+CLI_DECLARE(inspect);
+CLI_DECLARE(config);
+CLI_DECLARE(tags);
+CLI_DECLARE(blob);
+CLI_DECLARE(audit);
+CLI_DECLARE(verify);
+CLI_DECLARE(catalog);
+CLI_DECLARE(login);
+CLI_DECLARE(logout);
+
+#endif

@@ -1,0 +1,90 @@
+/* oci/manifest.h: descriptors, image manifests, indexes and image configs.
+ *
+ * Parsing is jansson through field tables; schemaVersion must be 2 and the
+ * mediaType (field, or the Content-Type when the field is absent as OCI
+ * allows) must agree with what is being parsed.  Every struct owns its
+ * strings; *_release frees the contents (not the struct), accepts zeroed
+ * structs, and leaves the struct zeroed.
+ *
+ * Manifest bytes are never re-serialized for pushing: the registry digest is
+ * over the exact bytes, so callers keep the original buffer.  Only indexes
+ * that ccreg builds are serialized here.
+ */
+#ifndef CCREG_OCI_MANIFEST_H
+#define CCREG_OCI_MANIFEST_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "oci/error.h"
+#include "oci/platform.h"
+
+struct oci_descriptor {
+	char *media_type;
+	char *digest;
+	int64_t size;
+	struct oci_platform *platform; /* NULL when absent */
+	char *artifact_type;           /* NULL when absent */
+	json_t *annotations;           /* object or NULL; owned reference */
+	json_t *extra;                 /* other fields (urls, data, …) or NULL; owned */
+};
+
+struct oci_manifest {
+	char *media_type; /* from the document, else the Content-Type */
+	struct oci_descriptor config;
+	struct oci_descriptor *layers;
+	size_t n_layers;
+	json_t *annotations;
+	char *artifact_type;
+};
+
+struct oci_index {
+	char *media_type;
+	struct oci_descriptor *manifests;
+	size_t n_manifests;
+	json_t *annotations;
+};
+
+struct oci_config {
+	struct oci_platform platform; /* os, architecture, variant, os.version */
+	char **diff_ids;              /* rootfs.diff_ids */
+	size_t n_diff_ids;
+	char *created;                /* NULL when absent */
+};
+
+enum oci_doc_kind { OCI_DOC_UNKNOWN, OCI_DOC_MANIFEST, OCI_DOC_INDEX };
+
+/* What a manifest document is: from content_type when it is a manifest/index
+ * type, else from the document's mediaType, else by shape ("manifests" vs
+ * "layers").  Sets *media_type (caller frees) to the type decided. */
+enum oci_doc_kind oci_doc_kind(const void *buf, size_t len, const char *content_type,
+                               char **media_type, oci_error *err);
+
+int oci_manifest_parse(struct oci_manifest *m, const void *buf, size_t len,
+                       const char *content_type, oci_error *err);
+int oci_index_parse(struct oci_index *ix, const void *buf, size_t len,
+                    const char *content_type, oci_error *err);
+int oci_config_parse(struct oci_config *c, const void *buf, size_t len, oci_error *err);
+
+void oci_descriptor_release(struct oci_descriptor *d);
+void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor *src);
+void oci_manifest_release(struct oci_manifest *m);
+void oci_index_release(struct oci_index *ix);
+void oci_config_release(struct oci_config *c);
+
+/* Descriptor → JSON object (mediaType, digest, size, platform, annotations,
+ * artifactType, extra fields).  New reference. */
+json_t *oci_descriptor_to_json(const struct oci_descriptor *d);
+/* Serialize an index (schemaVersion 2, mediaType, manifests, annotations)
+ * with 3-space indentation as docker does.  Caller frees; *len set. */
+char *oci_index_serialize(const struct oci_index *ix, size_t *len);
+/* Append a copy of d to the index. */
+void oci_index_add(struct oci_index *ix, const struct oci_descriptor *d);
+
+/* Docker buildx attestation manifests: annotation
+ * "vnd.docker.reference.type" = "attestation-manifest"; returns the digest it
+ * attests ("vnd.docker.reference.digest") or NULL when d is not one. */
+const char *oci_descriptor_attests(const struct oci_descriptor *d);
+
+#endif

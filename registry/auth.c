@@ -1,0 +1,424 @@
+/* registry/auth.c: WWW-Authenticate challenges, Basic credentials and
+ * bearer tokens per the distribution token-auth spec.
+ *
+ * A host's challenge is remembered after the first 401, so later requests
+ * (any repository) fetch their token up front without another 401.  Tokens
+ * are cached per (host, scope set) until they expire.
+ */
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "registry/transport.h"
+
+struct reg_host *reg_host_get(struct reg_client *c, const char *host);
+
+/* --- WWW-Authenticate ----------------------------------------------------- */
+
+void reg_challenge_release(struct reg_challenge *c)
+{
+	free(c->scheme);
+	free(c->realm);
+	free(c->service);
+	free(c->scope);
+	free(c->error);
+	memset(c, 0, sizeof *c);
+}
+
+static bool is_tchar(int ch)
+{
+	return ch > 32 && ch < 127 && !strchr("\"(),/:;<=>?@[\\]{}", ch);
+}
+
+static const char *skip_ws(const char *p)
+{
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return p;
+}
+
+/* token68 or quoted-string at p; *out gets the unquoted value. */
+static const char *parse_value(const char *p, char **out)
+{
+	struct oci_buf b = { 0 };
+	if (*p == '"') {
+		p++;
+		while (*p && *p != '"') {
+			if (*p == '\\' && p[1])
+				p++;
+			oci_buf_append(&b, p, 1);
+			p++;
+		}
+		if (*p != '"') {
+			oci_buf_release(&b);
+			return NULL;
+		}
+		p++;
+	} else {
+		const char *s = p;
+		while (*p && *p != ',' && *p != ' ' && *p != '\t')
+			p++;
+		oci_buf_append(&b, s, (size_t)(p - s));
+	}
+	*out = b.data ? b.data : oci_xstrdup("");
+	return p;
+}
+
+int reg_parse_challenges(const char *value, struct reg_challenge *out, int max)
+{
+	int n = 0;
+	const char *p = value ? value : "";
+	struct reg_challenge *cur = NULL;
+
+	for (;;) {
+		p = skip_ws(p);
+		while (*p == ',' || *p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		const char *s = p;
+		while (is_tchar((unsigned char)*p))
+			p++;
+		if (p == s)
+			goto bad;
+		size_t tl = (size_t)(p - s);
+		const char *q = skip_ws(p);
+		if (*q == '=') {
+			/* auth-param of the current challenge */
+			if (!cur)
+				goto bad;
+			q = skip_ws(q + 1);
+			char *v = NULL;
+			q = parse_value(q, &v);
+			if (!q)
+				goto bad;
+			char **slot = NULL;
+			if (tl == 5 && strncasecmp(s, "realm", 5) == 0)
+				slot = &cur->realm;
+			else if (tl == 7 && strncasecmp(s, "service", 7) == 0)
+				slot = &cur->service;
+			else if (tl == 5 && strncasecmp(s, "scope", 5) == 0)
+				slot = &cur->scope;
+			else if (tl == 5 && strncasecmp(s, "error", 5) == 0)
+				slot = &cur->error;
+			if (slot) {
+				free(*slot);
+				*slot = v;
+			} else
+				free(v);
+			p = skip_ws(q);
+			if (*p && *p != ',')
+				goto bad;
+			continue;
+		}
+		/* a new challenge: scheme name */
+		if (n == max)
+			break; /* keep the first `max` challenges */
+		cur = &out[n++];
+		memset(cur, 0, sizeof *cur);
+		cur->scheme = oci_xstrndup(s, tl);
+		for (char *c = cur->scheme; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		p = q;
+		/* token68 form ("Basic abc==") is allowed and ignored */
+		if (*p && *p != ',' && !(is_tchar((unsigned char)*p))) {
+			char *v = NULL;
+			p = parse_value(p, &v);
+			free(v);
+			if (!p)
+				goto bad;
+		}
+	}
+	return n;
+bad:
+	for (int i = 0; i < n; i++)
+		reg_challenge_release(&out[i]);
+	return -1;
+}
+
+/* --- tokens --------------------------------------------------------------- */
+
+static char *b64(const char *s)
+{
+	size_t n = strlen(s);
+	char *out = oci_xmalloc(4 * ((n + 2) / 3) + 1);
+	EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)s, (int)n);
+	return out;
+}
+
+static struct reg_creds *host_creds(struct reg_repo *repo, struct reg_host *hs, oci_error *err)
+{
+	struct reg_client *c = repo->c;
+	pthread_mutex_lock(&c->lock);
+	bool loaded = hs->creds_loaded;
+	pthread_mutex_unlock(&c->lock);
+	if (!loaded) {
+		struct reg_creds cr = { 0 };
+		int r = reg_creds_lookup(c, repo->domain, &cr, err);
+		if (r < 0)
+			return NULL;
+		pthread_mutex_lock(&c->lock);
+		if (!hs->creds_loaded) {
+			hs->creds_loaded = true;
+			if (r == 1) {
+				hs->creds = oci_xmalloc(sizeof *hs->creds);
+				*hs->creds = cr;
+				memset(&cr, 0, sizeof cr);
+			}
+		}
+		pthread_mutex_unlock(&c->lock);
+		reg_creds_release(&cr);
+	}
+	return hs->creds;
+}
+
+static char *token_cached(struct reg_client *c, const char *host, const char *scopes)
+{
+	char *h = NULL;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&c->lock);
+	for (struct reg_token *t = c->tokens; t && !h; t = t->next)
+		if (strcmp(t->host, host) == 0 && strcmp(t->scopes, scopes) == 0 && t->expires > now)
+			h = oci_xstrdup(t->header);
+	pthread_mutex_unlock(&c->lock);
+	return h;
+}
+
+static void token_store(struct reg_client *c, const char *host, const char *scopes,
+                        const char *header, long ttl)
+{
+	pthread_mutex_lock(&c->lock);
+	struct reg_token *t = NULL;
+	for (t = c->tokens; t; t = t->next)
+		if (strcmp(t->host, host) == 0 && strcmp(t->scopes, scopes) == 0)
+			break;
+	if (!t) {
+		t = oci_xcalloc(1, sizeof *t);
+		t->host = oci_xstrdup(host);
+		t->scopes = oci_xstrdup(scopes);
+		t->next = c->tokens;
+		c->tokens = t;
+	}
+	free(t->header);
+	t->header = oci_xstrdup(header);
+	/* refresh a little before the server's expiry */
+	t->expires = time(NULL) + (ttl > 30 ? ttl - 10 : ttl);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void token_forget(struct reg_client *c, const char *host, const char *scopes)
+{
+	pthread_mutex_lock(&c->lock);
+	for (struct reg_token *t = c->tokens; t; t = t->next)
+		if (strcmp(t->host, host) == 0 && strcmp(t->scopes, scopes) == 0)
+			t->expires = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void reg_auth_free_all(struct reg_client *c)
+{
+	struct reg_token *t = c->tokens;
+	while (t) {
+		struct reg_token *next = t->next;
+		free(t->host);
+		free(t->scopes);
+		free(t->header);
+		free(t);
+		t = next;
+	}
+	c->tokens = NULL;
+}
+
+/* Append "&name=value" (value URL-encoded) to a query buffer. */
+static void q_add(struct oci_buf *q, const char *name, const char *value)
+{
+	char *enc = curl_easy_escape(NULL, value, 0);
+	if (q->len)
+		oci_buf_append(q, "&", 1);
+	oci_buf_append(q, name, strlen(name));
+	oci_buf_append(q, "=", 1);
+	oci_buf_append(q, enc, strlen(enc));
+	curl_free(enc);
+}
+
+/* Fetch a token from the realm for `scopes` (space-separated). */
+static char *fetch_token(struct reg_repo *repo, struct reg_host *hs, const char *scopes,
+                         oci_error *err)
+{
+	struct reg_client *c = repo->c;
+	_cleanup_free_ char *realm = NULL, *service = NULL;
+	pthread_mutex_lock(&c->lock);
+	realm = oci_xstrdup(hs->realm);
+	service = oci_xstrdup(hs->service);
+	pthread_mutex_unlock(&c->lock);
+
+	struct reg_creds *cr = host_creds(repo, hs, err);
+	if (!cr && err && err->code)
+		return NULL;
+
+	_cleanup_buf_ struct oci_buf q = { 0 };
+	if (service)
+		q_add(&q, "service", service);
+	_cleanup_free_ char *scopes_copy = oci_xstrdup(scopes);
+	struct reg_request req = { .no_auth = true };
+	_cleanup_free_ char *url = NULL, *authline = NULL;
+	const char *hdrs[2] = { NULL, NULL };
+	if (cr && cr->identity_token) {
+		/* OAuth2 refresh-token grant, as docker does for identity tokens */
+		q_add(&q, "grant_type", "refresh_token");
+		q_add(&q, "refresh_token", cr->secret);
+		q_add(&q, "client_id", "ccreg");
+		if (*scopes)
+			q_add(&q, "scope", scopes);
+		url = oci_xstrdup(realm);
+		req.method = "POST";
+		req.body = q.data;
+		req.body_len = q.len;
+		req.content_type = "application/x-www-form-urlencoded";
+	} else {
+		char *save = NULL;
+		for (char *s = strtok_r(scopes_copy, " ", &save); s; s = strtok_r(NULL, " ", &save))
+			q_add(&q, "scope", s);
+		url = oci_xasprintf("%s%s%s", realm, strchr(realm, '?') ? "&" : "?",
+		                    q.data ? q.data : "");
+		req.method = "GET";
+		if (cr) {
+			_cleanup_free_ char *up = oci_xasprintf("%s:%s", cr->username, cr->secret);
+			_cleanup_free_ char *enc = b64(up);
+			authline = oci_xasprintf("Authorization: Basic %s", enc);
+			hdrs[0] = authline;
+			req.headers = hdrs;
+		}
+	}
+	req.url = url;
+
+	struct reg_response resp = { 0 };
+	if (reg_http(repo, &req, &resp, err) < 0) {
+		reg_response_release(&resp);
+		return NULL;
+	}
+	if (resp.status == 401 || resp.status == 403) {
+		oci_err(err, OCI_E_AUTH, "%s: the token server refused %s (HTTP %ld)", repo->host,
+		        cr ? "the stored credentials" : "anonymous access", resp.status);
+		reg_response_release(&resp);
+		return NULL;
+	}
+	if (resp.status != 200) {
+		oci_err(err, OCI_E_REGISTRY, "%s: token server answered HTTP %ld", repo->host,
+		        resp.status);
+		reg_response_release(&resp);
+		return NULL;
+	}
+	json_error_t jerr;
+	_cleanup_json_ json_t *j = json_loadb(resp.body.data, resp.body.len, 0, &jerr);
+	reg_response_release(&resp);
+	const char *tok = json_string_value(json_object_get(j, "token"));
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(j, "access_token"));
+	if (!tok || !*tok) {
+		oci_err(err, OCI_E_AUTH, "%s: the token server's answer holds no token", repo->host);
+		return NULL;
+	}
+	json_int_t ttl = json_integer_value(json_object_get(j, "expires_in"));
+	char *header = oci_xasprintf("Bearer %s", tok);
+	token_store(c, repo->host, scopes, header, ttl > 0 ? (long)ttl : 60);
+	return header;
+}
+
+char *reg_auth_header(struct reg_repo *repo, oci_error *err)
+{
+	struct reg_client *c = repo->c;
+	struct reg_host *hs = reg_host_get(c, repo->host);
+	pthread_mutex_lock(&c->lock);
+	enum reg_auth_kind kind = hs->auth;
+	pthread_mutex_unlock(&c->lock);
+
+	if (kind == REG_AUTH_BEARER) {
+		char *h = token_cached(c, repo->host, repo->scopes);
+		return h ? h : fetch_token(repo, hs, repo->scopes, err);
+	}
+	if (kind == REG_AUTH_BASIC) {
+		struct reg_creds *cr = host_creds(repo, hs, err);
+		if (!cr)
+			return NULL;
+		_cleanup_free_ char *up = oci_xasprintf("%s:%s", cr->username, cr->secret);
+		_cleanup_free_ char *enc = b64(up);
+		return oci_xasprintf("Basic %s", enc);
+	}
+	return NULL;
+}
+
+/* Union of two space-separated scope lists (for insufficient_scope). */
+static char *scope_union(const char *a, const char *b)
+{
+	if (!b || !*b || strstr(a, b))
+		return oci_xstrdup(a);
+	return *a ? oci_xasprintf("%s %s", a, b) : oci_xstrdup(b);
+}
+
+int reg_auth_challenge(struct reg_repo *repo, const char *www, oci_error *err)
+{
+	struct reg_client *c = repo->c;
+	struct reg_host *hs = reg_host_get(c, repo->host);
+	struct reg_challenge ch[4];
+	int n = reg_parse_challenges(www, ch, 4);
+	if (n <= 0) {
+		oci_err(err, OCI_E_AUTH, "%s: authentication required, but the registry sent %s",
+		        repo->host, n < 0 ? "a malformed WWW-Authenticate header" : "no challenge");
+		return -1;
+	}
+	int pick = -1;
+	for (int i = 0; i < n && pick < 0; i++)
+		if (strcmp(ch[i].scheme, "bearer") == 0 && ch[i].realm)
+			pick = i;
+	for (int i = 0; i < n && pick < 0; i++)
+		if (strcmp(ch[i].scheme, "basic") == 0)
+			pick = i;
+	int rc = 0;
+	if (pick < 0) {
+		oci_err(err, OCI_E_AUTH, "%s: unsupported authentication scheme \"%s\"", repo->host,
+		        ch[0].scheme);
+		rc = -1;
+	} else if (strcmp(ch[pick].scheme, "bearer") == 0) {
+		pthread_mutex_lock(&c->lock);
+		bool known = hs->auth == REG_AUTH_BEARER;
+		hs->auth = REG_AUTH_BEARER;
+		free(hs->realm);
+		free(hs->service);
+		hs->realm = oci_xstrdup(ch[pick].realm);
+		hs->service = oci_xstrdup(ch[pick].service);
+		pthread_mutex_unlock(&c->lock);
+		/* First 401: a token for our scopes will do.  A 401 despite a token
+		 * (insufficient_scope): ask once for the wider set the server named. */
+		token_forget(c, repo->host, repo->scopes);
+		if (known) {
+			_cleanup_free_ char *wide = scope_union(repo->scopes, ch[pick].scope);
+			if (strcmp(wide, repo->scopes) == 0) {
+				rc = 0;
+			} else {
+				_cleanup_free_ char *t = fetch_token(repo, hs, wide, err);
+				if (t) {
+					token_store(c, repo->host, repo->scopes, t, 60);
+					rc = 1;
+				} else
+					rc = -1;
+			}
+		} else
+			rc = 1;
+	} else {
+		pthread_mutex_lock(&c->lock);
+		bool known = hs->auth == REG_AUTH_BASIC;
+		hs->auth = REG_AUTH_BASIC;
+		pthread_mutex_unlock(&c->lock);
+		struct reg_creds *cr = host_creds(repo, hs, err);
+		if (!cr && err && err->code)
+			rc = -1;
+		else
+			rc = cr && !known ? 1 : 0;
+	}
+	for (int i = 0; i < n; i++)
+		reg_challenge_release(&ch[i]);
+	return rc;
+}

@@ -1,0 +1,833 @@
+/* registry/client.c: the distribution API operations (manifests, blobs,
+ * uploads, mounts, tags) on top of transport.c. */
+#include <ctype.h>
+#include <signal.h>
+#include <string.h>
+#include <strings.h>
+
+#include "oci/mediatype.h"
+#include "registry/transport.h"
+
+void reg_pool_free(struct reg_client *c);
+
+void reg_global_init(void)
+{
+	/* a peer closing a connection or pipe must be an error, not a signal */
+	signal(SIGPIPE, SIG_IGN);
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void reg_global_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+const char *reg_versions(void)
+{
+	return curl_version();
+}
+
+/* --- client ----------------------------------------------------------------- */
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *ud)
+{
+	(void)h, (void)a;
+	struct reg_client *c = ud;
+	pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+	(void)h;
+	struct reg_client *c = ud;
+	pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
+{
+	struct reg_client *c = oci_xcalloc(1, sizeof *c);
+	c->o = *o;
+	size_t n = 0;
+	while (o->insecure_hosts && o->insecure_hosts[n])
+		n++;
+	c->insecure_hosts = oci_xcalloc(n + 1, sizeof *c->insecure_hosts);
+	for (size_t i = 0; i < n; i++)
+		c->insecure_hosts[i] = oci_xstrdup(o->insecure_hosts[i]);
+	c->ca_file = oci_xstrdup(o->ca_file);
+	c->auth_file = oci_xstrdup(o->auth_file);
+	c->o.insecure_hosts = NULL;
+	c->o.ca_file = c->ca_file;
+	c->o.auth_file = c->auth_file;
+	if (c->ca_file && access(c->ca_file, R_OK) != 0) {
+		oci_err(err, OCI_E_USAGE, "%s: cannot read the CA file", c->ca_file);
+		reg_client_free(c);
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	c->share = curl_share_init();
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	return c;
+}
+
+void reg_client_free(struct reg_client *c)
+{
+	if (!c)
+		return;
+	reg_pool_free(c);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		struct reg_host *h = c->hosts[i];
+		free(h->host);
+		free(h->realm);
+		free(h->service);
+		if (h->creds) {
+			reg_creds_release(h->creds);
+			free(h->creds);
+		}
+		free(h);
+	}
+	free(c->hosts);
+	reg_auth_free_all(c);
+	for (char **p = c->insecure_hosts; p && *p; p++)
+		free(*p);
+	free(c->insecure_hosts);
+	free(c->ca_file);
+	free(c->auth_file);
+	free(c);
+}
+
+/* --- repositories -------------------------------------------------------------- */
+
+struct reg_repo *reg_repo_new(struct reg_client *c, const struct oci_ref *ref, bool push)
+{
+	struct reg_repo *r = oci_xcalloc(1, sizeof *r);
+	r->c = c;
+	r->domain = oci_xstrdup(ref->domain);
+	r->host = oci_xstrdup(oci_ref_api_host(ref));
+	r->path = oci_xstrdup(ref->path);
+	r->name = oci_xasprintf("%s/%s", ref->domain, ref->path);
+	r->scopes = oci_xasprintf("repository:%s:%s", ref->path, push ? "pull,push" : "pull");
+	return r;
+}
+
+void reg_repo_free(struct reg_repo *r)
+{
+	if (!r)
+		return;
+	free(r->domain);
+	free(r->host);
+	free(r->path);
+	free(r->name);
+	free(r->scopes);
+	free(r);
+}
+
+const char *reg_repo_name(const struct reg_repo *r)
+{
+	return r->name;
+}
+
+void reg_repo_add_pull_scope(struct reg_repo *r, const char *other_path)
+{
+	_cleanup_free_ char *s = oci_xasprintf("repository:%s:pull", other_path);
+	if (strcmp(other_path, r->path) == 0 || strstr(r->scopes, s))
+		return;
+	char *n = oci_xasprintf("%s %s", r->scopes, s);
+	free(r->scopes);
+	r->scopes = n;
+}
+
+bool reg_repo_same_registry(const struct reg_repo *a, const struct reg_repo *b)
+{
+	return strcmp(a->host, b->host) == 0;
+}
+
+int reg_ping(struct reg_repo *r, oci_error *err)
+{
+	struct reg_request req = { .method = "GET", .url = "/v2/" };
+	struct reg_response resp = { 0 };
+	int rc = reg_http(r, &req, &resp, err);
+	if (rc == 0 && resp.status != 200)
+		rc = reg_http_error(r, r->host, &resp, err);
+	reg_response_release(&resp);
+	return rc;
+}
+
+/* "path:tag" or "path@digest", for messages */
+static char *what(struct reg_repo *r, const char *reference)
+{
+	bool dig = strchr(reference, ':') != NULL;
+	return oci_xasprintf("%s%s%s", r->path, dig ? "@" : ":", reference);
+}
+
+static char *api_path(struct reg_repo *r, const char *kind, const char *reference)
+{
+	return oci_xasprintf("/v2/%s/%s/%s", r->path, kind, reference);
+}
+
+/* --- manifests ------------------------------------------------------------------ */
+
+void reg_manifest_release(struct reg_manifest *m)
+{
+	free(m->data);
+	free(m->media_type);
+	free(m->digest);
+	memset(m, 0, sizeof *m);
+}
+
+/* Content-Type without parameters ("; charset=utf-8"). */
+static char *bare_type(const char *ct)
+{
+	if (!ct)
+		return NULL;
+	size_t n = strcspn(ct, ";");
+	while (n && isspace((unsigned char)ct[n - 1]))
+		n--;
+	return oci_xstrndup(ct, n);
+}
+
+int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manifest *out,
+                     oci_error *err)
+{
+	_cleanup_free_ char *url = api_path(r, "manifests", reference);
+	_cleanup_free_ char *w = what(r, reference);
+	struct reg_request req = { .method = "GET", .url = url, .accept = OCI_MANIFEST_ACCEPT };
+	struct reg_response resp = { 0 };
+	int rc = -1;
+
+	memset(out, 0, sizeof *out);
+	if (reg_http(r, &req, &resp, err) < 0) {
+		oci_err_wrap(err, "%s", w);
+		goto out;
+	}
+	if (resp.status != 200) {
+		reg_http_error(r, w, &resp, err);
+		goto out;
+	}
+	bool by_digest = strchr(reference, ':') != NULL;
+	char dg[OCI_DIGEST_MAX];
+	if (by_digest) {
+		if (!oci_digest_matches(reference, resp.body.data ? resp.body.data : "", resp.body.len)) {
+			oci_err(err, OCI_E_REGISTRY, "%s: digest mismatch: the manifest served by %s does not hash to %s",
+			        w, r->host, reference);
+			goto out;
+		}
+		snprintf(dg, sizeof dg, "%s", reference);
+	} else {
+		oci_digest_buf(resp.docker_digest && strncmp(resp.docker_digest, "sha512:", 7) == 0
+		                       ? "sha512" : "sha256",
+		               resp.body.data ? resp.body.data : "", resp.body.len, dg);
+	}
+	if (resp.docker_digest && *resp.docker_digest && strcmp(resp.docker_digest, dg) != 0 &&
+	    !oci_digest_matches(resp.docker_digest, resp.body.data ? resp.body.data : "", resp.body.len)) {
+		oci_err(err, OCI_E_REGISTRY,
+		        "%s: digest mismatch: %s says Docker-Content-Digest %s but the bytes hash to %s",
+		        w, r->host, resp.docker_digest, dg);
+		goto out;
+	}
+	out->data = resp.body.data ? TAKE_PTR(resp.body.data) : oci_xstrdup("");
+	out->len = resp.body.len;
+	out->media_type = bare_type(resp.content_type);
+	out->digest = oci_xstrdup(dg);
+	rc = 0;
+out:
+	reg_response_release(&resp);
+	return rc;
+}
+
+int reg_manifest_head(struct reg_repo *r, const char *reference, char **digest,
+                      char **media_type, int64_t *size, oci_error *err)
+{
+	_cleanup_free_ char *url = api_path(r, "manifests", reference);
+	_cleanup_free_ char *w = what(r, reference);
+	struct reg_request req = { .method = "HEAD", .url = url, .accept = OCI_MANIFEST_ACCEPT };
+	struct reg_response resp = { 0 };
+	int rc;
+
+	if (reg_http(r, &req, &resp, err) < 0) {
+		rc = oci_err_wrap(err, "%s", w);
+	} else if (resp.status == 404) {
+		rc = 0;
+	} else if (resp.status != 200) {
+		rc = reg_http_error(r, w, &resp, err);
+	} else {
+		if (digest)
+			*digest = oci_xstrdup(resp.docker_digest);
+		if (media_type)
+			*media_type = bare_type(resp.content_type);
+		if (size)
+			*size = resp.content_length;
+		rc = 1;
+	}
+	reg_response_release(&resp);
+	return rc;
+}
+
+int reg_manifest_put(struct reg_repo *r, const char *reference, const char *media_type,
+                     const void *data, size_t len, oci_error *err)
+{
+	_cleanup_free_ char *url = api_path(r, "manifests", reference);
+	_cleanup_free_ char *w = what(r, reference);
+	struct reg_request req = {
+		.method = "PUT", .url = url, .content_type = media_type,
+		.body = data ? data : "", .body_len = len,
+	};
+	struct reg_response resp = { 0 };
+	int rc = 0;
+	if (reg_http(r, &req, &resp, err) < 0)
+		rc = oci_err_wrap(err, "%s", w);
+	else if (resp.status != 201 && resp.status != 200)
+		rc = reg_http_error(r, w, &resp, err);
+	reg_response_release(&resp);
+	return rc;
+}
+
+int reg_manifest_delete(struct reg_repo *r, const char *digest, oci_error *err)
+{
+	_cleanup_free_ char *url = api_path(r, "manifests", digest);
+	_cleanup_free_ char *w = what(r, digest);
+	struct reg_request req = { .method = "DELETE", .url = url };
+	struct reg_response resp = { 0 };
+	int rc = 0;
+	if (reg_http(r, &req, &resp, err) < 0)
+		rc = oci_err_wrap(err, "%s", w);
+	else if (resp.status != 202 && resp.status != 200)
+		rc = reg_http_error(r, w, &resp, err);
+	reg_response_release(&resp);
+	return rc;
+}
+
+/* --- blobs ------------------------------------------------------------------------ */
+
+int reg_blob_head(struct reg_repo *r, const char *digest, int64_t *size, oci_error *err)
+{
+	_cleanup_free_ char *url = api_path(r, "blobs", digest);
+	_cleanup_free_ char *w = what(r, digest);
+	struct reg_request req = { .method = "HEAD", .url = url };
+	struct reg_response resp = { 0 };
+	int rc;
+
+	if (reg_http(r, &req, &resp, err) < 0)
+		rc = oci_err_wrap(err, "%s", w);
+	else if (resp.status == 404)
+		rc = 0;
+	else if (resp.status >= 300 && resp.status < 400)
+		rc = 1; /* a redirect to storage means the blob exists */
+	else if (resp.status != 200)
+		rc = reg_http_error(r, w, &resp, err);
+	else {
+		if (size)
+			*size = resp.content_length;
+		rc = 1;
+	}
+	reg_response_release(&resp);
+	return rc;
+}
+
+struct blob_get {
+	reg_sink_fn sink;
+	void *ud;
+	oci_hasher *h;
+	int64_t got;  /* verified-stream bytes passed to the user's sink */
+	int64_t skip; /* bytes to drop (a server that ignored our Range) */
+	int64_t limit;
+	const struct reg_response *resp; /* of the request under way */
+	int64_t range_from;              /* where that request asked to start */
+};
+
+static int blob_sink(void *ud, const void *p, size_t n, oci_error *err)
+{
+	struct blob_get *b = ud;
+	const char *s = p;
+	if (b->range_from && b->resp->status == 200) {
+		/* the server ignored Range and sent the whole blob again */
+		b->skip = b->range_from;
+		b->range_from = 0;
+	}
+	if (b->skip) {
+		size_t d = (size_t)b->skip < n ? (size_t)b->skip : n;
+		b->skip -= (int64_t)d;
+		s += d;
+		n -= d;
+	}
+	if (!n)
+		return 0;
+	if (b->limit >= 0 && b->got + (int64_t)n > b->limit)
+		return oci_err(err, OCI_E_REGISTRY, "blob is larger than its descriptor says (%lld bytes)",
+		               (long long)b->limit);
+	oci_hasher_update(b->h, s, n);
+	b->got += (int64_t)n;
+	return b->sink(b->ud, s, n, err);
+}
+
+static bool same_origin(const char *a, const char *b)
+{
+	/* scheme://host[:port] prefix equality */
+	const char *pa = strstr(a, "://"), *pb = strstr(b, "://");
+	if (!pa || !pb)
+		return false;
+	size_t la = (size_t)(pa - a) + 3 + strcspn(pa + 3, "/?#");
+	size_t lb = (size_t)(pb - b) + 3 + strcspn(pb + 3, "/?#");
+	return la == lb && strncasecmp(a, b, la) == 0;
+}
+
+/* GET a blob URL following redirects by hand: Authorization goes only to
+ * the registry itself, never to the storage or CDN host it redirects to. */
+static int blob_fetch(struct reg_repo *r, const char *path, const char *range,
+                      reg_sink_fn sink, void *ud, struct reg_response *resp, oci_error *err)
+{
+	_cleanup_free_ char *url = oci_xstrdup(path);
+	_cleanup_free_ char *base = reg_resolve_url(r, path);
+	_cleanup_free_ char *rangeh = range ? oci_xasprintf("Range: %s", range) : NULL;
+	const char *hdrs[] = { rangeh, NULL };
+	bool foreign = false;
+
+	for (int hop = 0; hop < 6; hop++) {
+		struct reg_request req = {
+			.method = "GET", .url = url, .headers = rangeh ? hdrs : NULL,
+			.sink = sink, .sink_ud = ud, .blob_timeout = true, .no_retry = true,
+			.no_auth = foreign,
+		};
+		if (reg_http(r, &req, resp, err) < 0)
+			return -1;
+		if (resp->status < 300 || resp->status >= 400 || !resp->location)
+			return 0;
+		char *next = reg_resolve_url(r, resp->location);
+		foreign = !same_origin(next, base);
+		reg_log(r->c, "redirected to %s%s", next, foreign ? " (no registry credentials sent)" : "");
+		free(url);
+		url = next;
+	}
+	return oci_err(err, OCI_E_REGISTRY, "%s: too many redirects", r->host);
+}
+
+int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
+                 reg_sink_fn sink, void *ud, oci_error *err)
+{
+	_cleanup_free_ char *url = api_path(r, "blobs", digest);
+	_cleanup_free_ char *w = what(r, digest);
+	struct blob_get b = { .sink = sink, .ud = ud, .limit = expected_size };
+	int max_retries = r->c->o.max_retries ? r->c->o.max_retries : 4;
+	int rc = -1;
+
+	if (oci_digest_validate(digest, err) < 0)
+		return oci_err_wrap(err, "%s", r->name);
+	b.h = oci_hasher_for(digest);
+	for (int attempt = 0;; attempt++) {
+		struct reg_response resp = { 0 };
+		_cleanup_free_ char *range = b.got ? oci_xasprintf("bytes=%lld-", (long long)b.got) : NULL;
+		int64_t before = b.got;
+		b.resp = &resp;
+		b.range_from = before;
+		b.skip = 0;
+		int frc = blob_fetch(r, url, range, blob_sink, &b, &resp, err);
+		if (frc == 0 && resp.status != 200 && resp.status != 206) {
+			if ((resp.status == 429 || resp.status >= 502) && attempt < max_retries) {
+				reg_response_release(&resp);
+				continue;
+			}
+			reg_http_error(r, w, &resp, err);
+			reg_response_release(&resp);
+			goto out;
+		}
+		if (frc == 0) {
+			reg_response_release(&resp);
+			break;
+		}
+		/* transport failure (not our sink's refusal): resume where it stopped */
+		bool retry = resp.curl_code != CURLE_OK && resp.curl_code != CURLE_WRITE_ERROR &&
+		             attempt < max_retries;
+		reg_response_release(&resp);
+		if (!retry) {
+			oci_err_wrap(err, "%s", w);
+			goto out;
+		}
+		oci_err_clear(err);
+		reg_log(r->c, "%s: resuming at byte %lld", w, (long long)b.got);
+	}
+	char dg[OCI_DIGEST_MAX];
+	oci_hasher_final(b.h, dg);
+	if (strcmp(dg, digest) != 0) {
+		oci_err(err, OCI_E_REGISTRY, "%s: digest mismatch: the blob served by %s hashes to %s",
+		        w, r->host, dg);
+		goto out;
+	}
+	if (expected_size >= 0 && b.got != expected_size) {
+		oci_err(err, OCI_E_REGISTRY, "%s: size mismatch: got %lld bytes, expected %lld", w,
+		        (long long)b.got, (long long)expected_size);
+		goto out;
+	}
+	rc = 0;
+out:
+	oci_hasher_free(b.h);
+	return rc;
+}
+
+struct range_buf {
+	char *p;
+	size_t cap, len;
+};
+
+static int range_sink(void *ud, const void *p, size_t n, oci_error *err)
+{
+	struct range_buf *rb = ud;
+	if (rb->len + n > rb->cap)
+		n = rb->cap - rb->len; /* a server that ignores Range: keep the head only */
+	memcpy(rb->p + rb->len, p, n);
+	rb->len += n;
+	(void)err;
+	return 0;
+}
+
+int reg_blob_get_range(struct reg_repo *r, const char *digest, int64_t off, size_t len,
+                       void *buf, size_t *got, oci_error *err)
+{
+	_cleanup_free_ char *url = api_path(r, "blobs", digest);
+	_cleanup_free_ char *w = what(r, digest);
+	_cleanup_free_ char *range = oci_xasprintf("bytes=%lld-%lld", (long long)off,
+	                                           (long long)(off + (int64_t)len - 1));
+	struct range_buf rb = { .p = buf, .cap = len };
+	struct reg_response resp = { 0 };
+	int rc = 0;
+
+	if (blob_fetch(r, url, range, range_sink, &rb, &resp, err) < 0)
+		rc = oci_err_wrap(err, "%s", w);
+	else if (resp.status != 206)
+		rc = resp.status == 200 ? oci_err(err, OCI_E_REGISTRY, "%s: %s ignored the Range request", w, r->host)
+		                        : reg_http_error(r, w, &resp, err);
+	*got = rb.len;
+	reg_response_release(&resp);
+	return rc;
+}
+
+/* --- uploads ---------------------------------------------------------------------- */
+
+static int upload_start(struct reg_repo *r, const char *query, struct reg_response *resp,
+                        oci_error *err)
+{
+	_cleanup_free_ char *url = oci_xasprintf("/v2/%s/blobs/uploads/%s", r->path, query ? query : "");
+	struct reg_request req = { .method = "POST", .url = url };
+	if (reg_http(r, &req, resp, err) < 0)
+		return oci_err_wrap(err, "%s: starting an upload", r->name);
+	return 0;
+}
+
+static char *with_digest(struct reg_repo *r, const char *location, const char *digest)
+{
+	char *abs = reg_resolve_url(r, location);
+	CURLU *u = curl_url();
+	char *out = NULL, *res;
+	_cleanup_free_ char *q = oci_xasprintf("digest=%s", digest);
+	if (curl_url_set(u, CURLUPART_URL, abs, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_QUERY, q, CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
+		res = oci_xstrdup(out);
+		curl_free(out);
+	} else
+		res = oci_xasprintf("%s%sdigest=%s", abs, strchr(abs, '?') ? "&" : "?", digest);
+	curl_url_cleanup(u);
+	free(abs);
+	return res;
+}
+
+struct counted_src {
+	reg_source_fn src;
+	reg_rewind_fn rewind;
+	void *ud;
+	oci_hasher *h; /* when the digest is computed on the way */
+	int64_t n;
+	int64_t limit; /* bytes this chunk may take (-1: all) */
+	bool eof;
+};
+
+static ssize_t counted_read(void *ud, void *buf, size_t n, oci_error *err)
+{
+	struct counted_src *s = ud;
+	if (s->limit >= 0 && (int64_t)n > s->limit - s->n)
+		n = (size_t)(s->limit - s->n);
+	if (!n)
+		return 0;
+	ssize_t got = s->src(s->ud, buf, n, err);
+	if (got > 0) {
+		if (s->h)
+			oci_hasher_update(s->h, buf, (size_t)got);
+		s->n += got;
+	} else if (got == 0)
+		s->eof = true;
+	return got;
+}
+
+static int counted_rewind(void *ud)
+{
+	struct counted_src *s = ud;
+	if (!s->rewind || s->rewind(s->ud) < 0)
+		return -1;
+	s->n = 0;
+	s->eof = false;
+	return 0;
+}
+
+/* Chunked upload: PATCH pieces of `chunk` bytes with Content-Range, following
+ * the Location each answer gives; the source cannot be rewound per chunk,
+ * so a failed PATCH fails the upload. */
+static int upload_chunked(struct reg_repo *r, char **location, struct counted_src *cs,
+                          int64_t size, int64_t chunk, oci_error *err)
+{
+	int64_t off = 0;
+	while (size < 0 || off < size) {
+		int64_t len = size < 0 ? chunk : (size - off < chunk ? size - off : chunk);
+		struct counted_src piece = { .src = counted_read, .ud = cs, .limit = len };
+		_cleanup_free_ char *crange = oci_xasprintf("Content-Range: %lld-%lld",
+		                                            (long long)off, (long long)(off + len - 1));
+		const char *hdrs[] = { crange, NULL };
+		int64_t before = cs->n;
+		struct reg_request req = {
+			.method = "PATCH", .url = *location, .headers = size >= 0 ? hdrs : NULL,
+			.src = counted_read, .src_ud = &piece, .src_len = size >= 0 ? len : -1,
+			.blob_timeout = true, .no_retry = true,
+		};
+		struct reg_response resp = { 0 };
+		if (reg_http(r, &req, &resp, err) < 0) {
+			reg_response_release(&resp);
+			return oci_err_wrap(err, "%s: uploading", r->name);
+		}
+		if (resp.status != 202 && resp.status != 204) {
+			reg_http_error(r, "blob upload", &resp, err);
+			reg_response_release(&resp);
+			return -1;
+		}
+		if (resp.location) {
+			free(*location);
+			*location = reg_resolve_url(r, resp.location);
+		}
+		reg_response_release(&resp);
+		off += cs->n - before;
+		if (cs->eof || cs->n == before)
+			break;
+	}
+	return 0;
+}
+
+static int upload_finish(struct reg_repo *r, const char *location, const char *digest,
+                         const struct reg_request *body, oci_error *err)
+{
+	_cleanup_free_ char *url = with_digest(r, location, digest);
+	struct reg_request req = body ? *body : (struct reg_request){ 0 };
+	req.method = "PUT";
+	req.url = url;
+	req.blob_timeout = true;
+	struct reg_response resp = { 0 };
+	int rc = 0;
+	if (reg_http(r, &req, &resp, err) < 0)
+		rc = oci_err_wrap(err, "%s: uploading %s", r->name, digest);
+	else if (resp.status != 201 && resp.status != 204)
+		rc = reg_http_error(r, digest, &resp, err);
+	if (rc < 0 && err)
+		err->http_status = (int)resp.status;
+	reg_response_release(&resp);
+	return rc;
+}
+
+#define REG_CHUNK (64LL << 20)
+
+int reg_blob_upload(struct reg_repo *r, const char *digest, int64_t size, reg_source_fn src,
+                    reg_rewind_fn rewind, void *ud, oci_error *err)
+{
+	struct reg_response resp = { 0 };
+	_cleanup_free_ char *loc = NULL;
+	struct counted_src cs = { .src = src, .rewind = rewind, .ud = ud, .limit = -1 };
+
+	if (upload_start(r, NULL, &resp, err) < 0)
+		goto fail;
+	if (resp.status != 202 || !resp.location) {
+		reg_http_error(r, "starting a blob upload", &resp, err);
+		goto fail;
+	}
+	loc = reg_resolve_url(r, resp.location);
+	reg_response_release(&resp);
+
+	struct reg_request body = {
+		.src = counted_read, .rewind = rewind ? counted_rewind : NULL, .src_ud = &cs,
+		.src_len = size, .content_type = "application/octet-stream",
+	};
+	if (upload_finish(r, loc, digest, &body, err) == 0)
+		return 0;
+	/* Some registries refuse large single requests (413, or a proxy's limit):
+	 * start over with chunked PATCHes when the source can be replayed. */
+	int status = err ? err->http_status : 0;
+	if (!(status == 413 || status == 400 || status == 416) || !rewind || counted_rewind(&cs) < 0)
+		return -1;
+	oci_err_clear(err);
+	reg_log(r->c, "%s: monolithic upload refused (HTTP %d); uploading in chunks", r->name, status);
+	if (upload_start(r, NULL, &resp, err) < 0 || resp.status != 202 || !resp.location) {
+		if (!err || !err->code)
+			reg_http_error(r, "starting a blob upload", &resp, err);
+		goto fail;
+	}
+	free(loc);
+	loc = reg_resolve_url(r, resp.location);
+	reg_response_release(&resp);
+	if (upload_chunked(r, &loc, &cs, size, REG_CHUNK, err) < 0)
+		return -1;
+	return upload_finish(r, loc, digest, NULL, err);
+fail:
+	reg_response_release(&resp);
+	return -1;
+}
+
+int reg_blob_upload_stream(struct reg_repo *r, reg_source_fn src, void *ud,
+                           char digest_out[OCI_DIGEST_MAX], int64_t *size_out, oci_error *err)
+{
+	struct reg_response resp = { 0 };
+	_cleanup_free_ char *loc = NULL;
+	struct counted_src cs = { .src = src, .ud = ud, .limit = -1, .h = oci_hasher_new("sha256") };
+	int rc = -1;
+
+	if (upload_start(r, NULL, &resp, err) < 0)
+		goto out;
+	if (resp.status != 202 || !resp.location) {
+		reg_http_error(r, "starting a blob upload", &resp, err);
+		goto out;
+	}
+	loc = reg_resolve_url(r, resp.location);
+	reg_response_release(&resp);
+	/* one streamed PATCH (chunked transfer encoding), digest computed on the way */
+	if (upload_chunked(r, &loc, &cs, -1, INT64_MAX / 2, err) < 0)
+		goto out;
+	oci_hasher_final(cs.h, digest_out);
+	*size_out = cs.n;
+	rc = upload_finish(r, loc, digest_out, NULL, err);
+out:
+	reg_response_release(&resp);
+	oci_hasher_free(cs.h);
+	return rc;
+}
+
+int reg_blob_mount(struct reg_repo *r, const char *digest, const char *from_path,
+                   oci_error *err)
+{
+	char *m = curl_easy_escape(NULL, digest, 0), *f = curl_easy_escape(NULL, from_path, 0);
+	_cleanup_free_ char *q = oci_xasprintf("?mount=%s&from=%s", m, f);
+	curl_free(m);
+	curl_free(f);
+	reg_repo_add_pull_scope(r, from_path);
+	struct reg_response resp = { 0 };
+	int rc;
+	if (upload_start(r, q, &resp, err) < 0)
+		rc = -1;
+	else if (resp.status == 201)
+		rc = 1;
+	else if (resp.status == 202) {
+		/* the registry opened an upload instead: cancel it, the caller uploads */
+		if (resp.location) {
+			_cleanup_free_ char *loc = reg_resolve_url(r, resp.location);
+			struct reg_request del = { .method = "DELETE", .url = loc };
+			struct reg_response dr = { 0 };
+			oci_error ignored = { 0 };
+			reg_http(r, &del, &dr, &ignored);
+			reg_response_release(&dr);
+		}
+		rc = 0;
+	} else
+		rc = reg_http_error(r, "mounting a blob", &resp, err);
+	reg_response_release(&resp);
+	return rc;
+}
+
+/* --- tags ---------------------------------------------------------------------------- */
+
+char *reg_link_next(const char *link)
+{
+	/* Link: <url>; rel="next", <url2>; rel="prev" */
+	const char *p = link;
+	while (p && *p) {
+		const char *lt = strchr(p, '<');
+		if (!lt)
+			return NULL;
+		const char *gt = strchr(lt, '>');
+		if (!gt)
+			return NULL;
+		const char *end = gt + 1;
+		/* parameters up to the next comma that starts a new link */
+		const char *next = strchr(end, '<');
+		size_t plen = next ? (size_t)(next - end) : strlen(end);
+		_cleanup_free_ char *params = oci_xstrndup(end, plen);
+		for (char *c = params; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		char *rel = strstr(params, "rel=");
+		if (rel) {
+			rel += 4;
+			if (*rel == '"')
+				rel++;
+			/* rel may list several space-separated types */
+			size_t rl = strcspn(rel, "\";,");
+			_cleanup_free_ char *rels = oci_xstrndup(rel, rl);
+			char *save = NULL;
+			for (char *t = strtok_r(rels, " ", &save); t; t = strtok_r(NULL, " ", &save))
+				if (strcmp(t, "next") == 0)
+					return oci_xstrndup(lt + 1, (size_t)(gt - lt - 1));
+		}
+		p = next;
+	}
+	return NULL;
+}
+
+int reg_tags_list(struct reg_repo *r, char ***tags, size_t *n, oci_error *err)
+{
+	_cleanup_free_ char *url = oci_xasprintf("/v2/%s/tags/list?n=1000", r->path);
+	char **out = oci_xcalloc(1, sizeof *out);
+	size_t count = 0;
+
+	for (int page = 0; url && page < 100000; page++) {
+		struct reg_request req = { .method = "GET", .url = url };
+		struct reg_response resp = { 0 };
+		_cleanup_json_ json_t *j = NULL;
+		if (reg_http(r, &req, &resp, err) < 0) {
+			oci_err_wrap(err, "%s: listing tags", r->name);
+			goto fail_resp;
+		}
+		if (resp.status != 200) {
+			_cleanup_free_ char *w = oci_xasprintf("%s: listing tags", r->path);
+			reg_http_error(r, w, &resp, err);
+			goto fail_resp;
+		}
+		json_error_t jerr;
+		j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &jerr);
+		json_t *arr = json_object_get(j, "tags");
+		if (!j || !(json_is_array(arr) || json_is_null(arr) || !arr)) {
+			oci_err(err, OCI_E_REGISTRY, "%s: the tag list from %s is not valid JSON", r->name,
+			        r->host);
+			goto fail_resp;
+		}
+		size_t i;
+		json_t *t;
+		json_array_foreach(arr, i, t) {
+			if (!json_is_string(t))
+				continue;
+			out = oci_xrealloc(out, (count + 2) * sizeof *out);
+			out[count++] = oci_xstrdup(json_string_value(t));
+			out[count] = NULL;
+		}
+		char *next = resp.link ? reg_link_next(resp.link) : NULL;
+		free(url);
+		url = next ? reg_resolve_url(r, next) : NULL;
+		free(next);
+		reg_response_release(&resp);
+		continue;
+	fail_resp:
+		reg_response_release(&resp);
+		oci_strvfreep(&out);
+		return -1;
+	}
+	*tags = out;
+	*n = count;
+	return 0;
+}

@@ -1,0 +1,21 @@
+/* registry/parallel.h: run N independent jobs over a fixed number of threads.
+ *
+ * fn(i, ud, err) is called once for each i in [0, n); up to `jobs` run at once.
+ * After the first failure no new jobs start; the first failure's error is
+ * copied into err and -1 returned.  fn must be thread-safe (reg_client is).
+ */
+#ifndef CCREG_REGISTRY_PARALLEL_H
+#define CCREG_REGISTRY_PARALLEL_H
+
+#include <stddef.h>
+
+#include "oci/error.h"
+
+typedef int (*reg_job_fn)(size_t i, void *ud, oci_error *err);
+
+int reg_parallel(size_t n, int jobs, reg_job_fn fn, void *ud, oci_error *err);
+/* Same, but every job runs even after failures; returns the number that
+ * failed, and err holds the first failure's error. */
+size_t reg_parallel_all(size_t n, int jobs, reg_job_fn fn, void *ud, oci_error *err);
+
+#endif

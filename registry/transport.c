@@ -1,0 +1,609 @@
+/* registry/transport.c: HTTP exchanges on pooled curl handles, with the
+ * scheme rule, authentication, retries and -v logging. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "oci/ref.h"
+#include "registry/transport.h"
+
+#define REG_USER_AGENT "ccreg/0.1"
+
+void reg_log(struct reg_client *c, const char *fmt, ...)
+{
+	if (!c->o.verbose || !c->o.log)
+		return;
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	c->o.log(c->o.log_ud, line);
+}
+
+void reg_response_release(struct reg_response *r)
+{
+	oci_buf_release(&r->body);
+	free(r->content_type);
+	free(r->docker_digest);
+	free(r->location);
+	free(r->www_authenticate);
+	free(r->link);
+	free(r->range);
+	free(r->content_range);
+	free(r->retry_after);
+	free(r->ratelimit_remaining);
+	memset(r, 0, sizeof *r);
+}
+
+/* --- curl handle pool ------------------------------------------------------ */
+
+static CURL *pool_get(struct reg_client *c)
+{
+	CURL *h = NULL;
+	pthread_mutex_lock(&c->lock);
+	if (c->n_idle)
+		h = c->idle[--c->n_idle];
+	pthread_mutex_unlock(&c->lock);
+	if (!h) {
+		h = curl_easy_init();
+		if (!h)
+			abort();
+	}
+	return h;
+}
+
+static void pool_put(struct reg_client *c, CURL *h)
+{
+	curl_easy_reset(h);
+	pthread_mutex_lock(&c->lock);
+	if (c->n_idle == c->cap_idle) {
+		c->cap_idle = c->cap_idle ? c->cap_idle * 2 : 8;
+		c->idle = oci_xrealloc(c->idle, c->cap_idle * sizeof *c->idle);
+	}
+	c->idle[c->n_idle++] = h;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void reg_pool_free(struct reg_client *c)
+{
+	for (size_t i = 0; i < c->n_idle; i++)
+		curl_easy_cleanup(c->idle[i]);
+	free(c->idle);
+	c->idle = NULL;
+	c->n_idle = c->cap_idle = 0;
+}
+
+/* --- per-host state --------------------------------------------------------- */
+
+struct reg_host *reg_host_get(struct reg_client *c, const char *host)
+{
+	struct reg_host *h = NULL;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < c->n_hosts && !h; i++)
+		if (strcmp(c->hosts[i]->host, host) == 0)
+			h = c->hosts[i];
+	if (!h) {
+		h = oci_xcalloc(1, sizeof *h);
+		h->host = oci_xstrdup(host);
+		c->hosts = oci_xrealloc(c->hosts, (c->n_hosts + 1) * sizeof *c->hosts);
+		c->hosts[c->n_hosts++] = h;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return h;
+}
+
+static bool host_is_insecure(struct reg_client *c, const char *host)
+{
+	if (c->o.insecure_all || oci_host_is_loopback(host))
+		return true;
+	for (char **p = c->insecure_hosts; p && *p; p++)
+		if (strcasecmp(*p, host) == 0)
+			return true;
+	return false;
+}
+
+/* --- header and body callbacks ---------------------------------------------- */
+
+struct xfer {
+	struct reg_response *resp;
+	const struct reg_request *req;
+	oci_error *err;
+	bool sink_failed;
+	int64_t sent; /* request body bytes handed to curl */
+};
+
+static void set_header(char **dst, const char *v, size_t n, bool append)
+{
+	if (append && *dst) {
+		char *s = oci_xasprintf("%s, %.*s", *dst, (int)n, v);
+		free(*dst);
+		*dst = s;
+		return;
+	}
+	free(*dst);
+	*dst = oci_xstrndup(v, n);
+}
+
+static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct xfer *x = ud;
+	struct reg_response *r = x->resp;
+	size_t len = size * nitems, n = len;
+
+	while (n && (buf[n - 1] == '\r' || buf[n - 1] == '\n'))
+		n--;
+	if (n >= 5 && strncmp(buf, "HTTP/", 5) == 0) {
+		/* a new response (after 100-continue): forget the previous one's headers */
+		struct reg_response keep = { .received = r->received };
+		reg_response_release(r);
+		*r = keep;
+		r->content_length = -1;
+		const char *sp = memchr(buf, ' ', n);
+		r->status = sp ? strtol(sp + 1, NULL, 10) : 0;
+		return len;
+	}
+	const char *colon = memchr(buf, ':', n);
+	if (!colon)
+		return len;
+	size_t kl = (size_t)(colon - buf);
+	const char *v = colon + 1;
+	while (v < buf + n && (*v == ' ' || *v == '\t'))
+		v++;
+	size_t vl = (size_t)(buf + n - v);
+#define IS(name) (kl == sizeof(name) - 1 && strncasecmp(buf, name, kl) == 0)
+	if (IS("content-type"))
+		set_header(&r->content_type, v, vl, false);
+	else if (IS("docker-content-digest"))
+		set_header(&r->docker_digest, v, vl, false);
+	else if (IS("location"))
+		set_header(&r->location, v, vl, false);
+	else if (IS("www-authenticate"))
+		set_header(&r->www_authenticate, v, vl, true);
+	else if (IS("link"))
+		set_header(&r->link, v, vl, true);
+	else if (IS("range"))
+		set_header(&r->range, v, vl, false);
+	else if (IS("content-range"))
+		set_header(&r->content_range, v, vl, false);
+	else if (IS("retry-after"))
+		set_header(&r->retry_after, v, vl, false);
+	else if (IS("ratelimit-remaining"))
+		set_header(&r->ratelimit_remaining, v, vl, false);
+	else if (IS("content-length"))
+		r->content_length = strtoll(v, NULL, 10);
+#undef IS
+	return len;
+}
+
+static size_t on_body(char *buf, size_t size, size_t nmemb, void *ud)
+{
+	struct xfer *x = ud;
+	struct reg_response *r = x->resp;
+	size_t n = size * nmemb;
+
+	if (x->req->sink && r->status >= 200 && r->status < 300) {
+		if (x->req->sink(x->req->sink_ud, buf, n, x->err) < 0) {
+			x->sink_failed = true;
+			return 0; /* aborts the transfer */
+		}
+		r->received += (int64_t)n;
+		return n;
+	}
+	if (r->body.len + n > REG_MAX_BODY) {
+		x->sink_failed = true;
+		oci_err(x->err, OCI_E_REGISTRY, "response body larger than %d MiB",
+		        REG_MAX_BODY >> 20);
+		return 0;
+	}
+	oci_buf_append(&r->body, buf, n);
+	r->received += (int64_t)n;
+	return n;
+}
+
+struct membody {
+	const char *p;
+	size_t len, off;
+};
+
+static size_t on_read(char *buf, size_t size, size_t nitems, void *ud)
+{
+	struct xfer *x = ud;
+	const struct reg_request *req = x->req;
+	size_t want = size * nitems;
+
+	if (req->src) {
+		ssize_t got = req->src(req->src_ud, buf, want, x->err);
+		if (got < 0) {
+			x->sink_failed = true;
+			return CURL_READFUNC_ABORT;
+		}
+		x->sent += got;
+		return (size_t)got;
+	}
+	size_t left = req->body_len - (size_t)x->sent;
+	size_t n = left < want ? left : want;
+	memcpy(buf, (const char *)req->body + x->sent, n);
+	x->sent += (int64_t)n;
+	return n;
+}
+
+static int on_seek(void *ud, curl_off_t off, int origin)
+{
+	struct xfer *x = ud;
+	if (origin != SEEK_SET || off != 0)
+		return CURL_SEEKFUNC_CANTSEEK;
+	if (x->req->src) {
+		if (!x->req->rewind || x->req->rewind(x->req->src_ud) < 0)
+			return CURL_SEEKFUNC_CANTSEEK;
+	}
+	x->sent = 0;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* --- one attempt -------------------------------------------------------------- */
+
+static char *full_url(struct reg_repo *repo, enum reg_scheme scheme, const char *url)
+{
+	if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
+		return oci_xstrdup(url);
+	return oci_xasprintf("%s://%s%s", scheme == REG_SCHEME_HTTP ? "http" : "https",
+	                     repo->host, url);
+}
+
+/* Is a URL on this repo's registry (same host; scheme is ours to pick)? */
+static bool url_on_registry(struct reg_repo *repo, const char *url)
+{
+	const char *p = strstr(url, "://");
+	if (!p)
+		return true;
+	p += 3;
+	size_t hl = strlen(repo->host);
+	return strncasecmp(p, repo->host, hl) == 0 && (p[hl] == '/' || p[hl] == '\0');
+}
+
+static int perform(struct reg_repo *repo, const struct reg_request *req, const char *url,
+                   const char *auth, bool verify_tls, struct reg_response *resp,
+                   oci_error *err)
+{
+	struct reg_client *c = repo->c;
+	CURL *h = pool_get(c);
+	struct curl_slist *hdrs = NULL;
+	struct xfer x = { .resp = resp, .req = req, .err = err };
+	_cleanup_free_ char *authline = NULL, *ctype = NULL, *acc = NULL;
+
+	reg_response_release(resp);
+	resp->content_length = -1;
+
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, REG_USER_AGENT);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+	                 c->o.connect_timeout_ms ? c->o.connect_timeout_ms : 10000L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, c->o.low_speed_secs ? c->o.low_speed_secs : 30L);
+	if (!req->blob_timeout)
+		curl_easy_setopt(h, CURLOPT_TIMEOUT,
+		                 c->o.request_timeout_s ? c->o.request_timeout_s : 120L);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify_tls ? 1L : 0L);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify_tls ? 2L : 0L);
+	if (c->ca_file)
+		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
+
+	const char *m = req->method;
+	if (strcmp(m, "HEAD") == 0) {
+		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+	} else if (strcmp(m, "GET") != 0) {
+		bool has_body = req->body || req->src;
+		if (has_body) {
+			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+			curl_easy_setopt(h, CURLOPT_READDATA, &x);
+			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
+			curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
+			int64_t len = req->src ? req->src_len : (int64_t)req->body_len;
+			if (len >= 0)
+				curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
+			/* no 100-continue round trip: registries answer the body anyway */
+			hdrs = curl_slist_append(hdrs, "Expect:");
+		} else if (strcmp(m, "POST") == 0 || strcmp(m, "PUT") == 0 ||
+		           strcmp(m, "PATCH") == 0) {
+			curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
+			curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+		}
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, m);
+	}
+	if (req->accept) {
+		acc = oci_xasprintf("Accept: %s", req->accept);
+		hdrs = curl_slist_append(hdrs, acc);
+	}
+	ctype = oci_xasprintf("Content-Type: %s",
+	                      req->content_type ? req->content_type : "application/octet-stream");
+	if (req->body || req->src || req->content_type)
+		hdrs = curl_slist_append(hdrs, ctype);
+	if (auth) {
+		authline = oci_xasprintf("Authorization: %s", auth);
+		hdrs = curl_slist_append(hdrs, authline);
+	}
+	for (const char *const *p = req->headers; p && *p; p++)
+		hdrs = curl_slist_append(hdrs, *p);
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	CURLcode rc = curl_easy_perform(h);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	resp->curl_code = rc;
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+
+	if (c->o.verbose) {
+		/* the URL may carry upload state but never credentials; headers are not logged */
+		char tail[160] = "";
+		if (resp->ratelimit_remaining)
+			snprintf(tail, sizeof tail, " ratelimit-remaining=%s", resp->ratelimit_remaining);
+		if (rc == CURLE_OK)
+			reg_log(c, "%s %s %ld %lldB %ldms%s%s", m, url, resp->status,
+			        (long long)(resp->received + x.sent), ms, auth ? " (auth)" : "", tail);
+		else
+			reg_log(c, "%s %s failed: %s (%ldms)", m, url, curl_easy_strerror(rc), ms);
+	}
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(hdrs);
+	pool_put(c, h);
+
+	if (x.sink_failed) {
+		if (!err || !err->msg[0])
+			oci_err(err, OCI_E_REGISTRY, "%s %s: aborted", m, url);
+		return -2; /* the caller's sink said stop: never retried */
+	}
+	if (rc != CURLE_OK) {
+		bool unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
+		                   (rc == CURLE_OPERATION_TIMEDOUT && resp->status == 0);
+		const char *host = url_on_registry(repo, url) ? repo->host : url;
+		if (unreachable)
+			oci_err(err, OCI_E_REGISTRY, "cannot reach %s: %s", host, curl_easy_strerror(rc));
+		else
+			oci_err(err, OCI_E_REGISTRY, "%s: %s", host, curl_easy_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static bool retryable_curl(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool retryable_status(long s)
+{
+	return s == 429 || s == 502 || s == 503 || s == 504;
+}
+
+static long backoff_ms(struct reg_client *c, int attempt, const char *retry_after)
+{
+	long base = c->o.retry_base_ms ? c->o.retry_base_ms : 500;
+	long ms = base << (attempt < 5 ? attempt : 5);
+	if (ms > 8000)
+		ms = 8000;
+	if (retry_after && *retry_after) {
+		char *end;
+		long s = strtol(retry_after, &end, 10);
+		if (end != retry_after && s >= 0)
+			ms = (s > 60 ? 60 : s) * 1000;
+		else {
+			struct tm tm = { 0 };
+			if (strptime(retry_after, "%a, %d %b %Y %H:%M:%S GMT", &tm)) {
+				long d = (long)(timegm(&tm) - time(NULL));
+				ms = d <= 0 ? 0 : (d > 60 ? 60 : d) * 1000;
+			}
+		}
+	}
+	return ms;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Decide the scheme of a host on first contact: HTTPS, or HTTP when the
+ * host may be plain and its port does not speak TLS. */
+static int pick_scheme(struct reg_repo *repo, struct reg_host *hs, const struct reg_request *req,
+                       struct reg_response *resp, bool *done, oci_error *err)
+{
+	struct reg_client *c = repo->c;
+	bool insecure = host_is_insecure(c, repo->host);
+	/* probe with a bodyless GET /v2/ unless the request itself is one */
+	struct reg_request probe = { .method = "GET", .url = "/v2/" };
+	const struct reg_request *r = req->body || req->src ? &probe : req;
+	_cleanup_free_ char *purl = full_url(repo, REG_SCHEME_HTTPS, r->url);
+
+	*done = false;
+	int rc = perform(repo, r, purl, NULL, !c->o.insecure_all, resp, err);
+	if (rc == 0) {
+		hs->scheme = REG_SCHEME_HTTPS;
+		*done = r == req;
+		return 0;
+	}
+	if (rc == -2)
+		return -1;
+	if (insecure && resp->curl_code == CURLE_SSL_CONNECT_ERROR) {
+		reg_log(c, "%s does not speak TLS; using plain HTTP (allowed for this host)",
+		        repo->host);
+		hs->scheme = REG_SCHEME_HTTP;
+		oci_err_clear(err);
+		return 0;
+	}
+	if (resp->curl_code == CURLE_PEER_FAILED_VERIFICATION ||
+	    resp->curl_code == CURLE_SSL_CACERT_BADFILE || resp->curl_code == CURLE_SSL_CERTPROBLEM)
+		return oci_err(err, OCI_E_REGISTRY, "%s: TLS certificate verification failed: %s%s",
+		               repo->host, curl_easy_strerror(resp->curl_code),
+		               c->ca_file ? "" : " (use --ca-file to trust a private CA)");
+	if (resp->curl_code == CURLE_SSL_CONNECT_ERROR && !insecure)
+		return oci_err(err, OCI_E_REGISTRY,
+		               "%s: TLS handshake failed (plain HTTP is allowed only for loopback "
+		               "and --insecure-registry hosts)",
+		               repo->host);
+	return -1; /* perform's error: unreachable etc. */
+}
+
+int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_response *resp,
+             oci_error *err)
+{
+	struct reg_client *c = repo->c;
+	struct reg_host *hs = reg_host_get(c, repo->host);
+	bool on_registry = url_on_registry(repo, req->url);
+	int max_retries = c->o.max_retries ? c->o.max_retries : 4;
+	bool auth_retried = false;
+	int attempt = 0;
+
+	if (on_registry && hs->scheme == REG_SCHEME_UNKNOWN) {
+		bool done = false;
+		int rc;
+		for (;;) {
+			rc = pick_scheme(repo, hs, req, resp, &done, err);
+			if (rc == 0 || req->no_retry || attempt >= max_retries ||
+			    !retryable_curl(resp->curl_code))
+				break;
+			sleep_ms(backoff_ms(c, attempt++, NULL));
+		}
+		if (rc < 0)
+			return -1;
+		if (done && resp->status != 401 && !retryable_status(resp->status))
+			return 0;
+	}
+
+	for (;;) {
+		_cleanup_free_ char *auth = NULL;
+		_cleanup_free_ char *url = full_url(repo, hs->scheme, req->url);
+		if (on_registry && !req->no_auth) {
+			oci_error aerr = { 0 };
+			auth = reg_auth_header(repo, &aerr);
+			if (!auth && aerr.code) {
+				if (err)
+					*err = aerr;
+				return -1;
+			}
+		}
+		int rc = perform(repo, req, url, auth, !c->o.insecure_all, resp, err);
+		if (rc == -2)
+			return -1;
+		/* a streamed body is replayed only when it can be rewound */
+		bool replayable = !req->src || req->rewind;
+		if (rc < 0) {
+			if (req->no_retry || attempt >= max_retries || !retryable_curl(resp->curl_code) ||
+			    !replayable || (req->sink && resp->received > 0))
+				return -1;
+			reg_log(c, "retrying after: %s", err ? err->msg : "error");
+			sleep_ms(backoff_ms(c, attempt++, NULL));
+			if (req->src && req->rewind(req->src_ud) < 0)
+				return oci_err(err, OCI_E_REGISTRY, "%s: cannot rewind the upload body",
+				               repo->name);
+			continue;
+		}
+		if (resp->status == 401 && on_registry && !req->no_auth && !auth_retried) {
+			auth_retried = true;
+			int r = reg_auth_challenge(repo, resp->www_authenticate, err);
+			if (r < 0)
+				return -1;
+			if (r == 1 && (!req->src || (req->rewind && req->rewind(req->src_ud) == 0)))
+				continue;
+			return 0;
+		}
+		if (retryable_status(resp->status) && !req->no_retry && attempt < max_retries &&
+		    replayable && !(req->sink && resp->received > 0 && resp->status < 300)) {
+			long ms = backoff_ms(c, attempt++, resp->retry_after);
+			reg_log(c, "%s answered %ld; retrying in %ld ms", repo->host, resp->status, ms);
+			sleep_ms(ms);
+			if (req->rewind && req->src && req->rewind(req->src_ud) < 0)
+				return 0;
+			continue;
+		}
+		return 0;
+	}
+}
+
+int reg_http_error(struct reg_repo *repo, const char *what, const struct reg_response *resp,
+                   oci_error *err)
+{
+	char detail[512] = "";
+	json_error_t jerr;
+	_cleanup_json_ json_t *j = NULL;
+
+	if (resp->body.len)
+		j = json_loadb(resp->body.data, resp->body.len, 0, &jerr);
+	json_t *errs = j ? json_object_get(j, "errors") : NULL;
+	size_t i;
+	json_t *e;
+	json_array_foreach(errs, i, e) {
+		const char *code = json_string_value(json_object_get(e, "code"));
+		const char *msg = json_string_value(json_object_get(e, "message"));
+		size_t l = strlen(detail);
+		snprintf(detail + l, sizeof detail - l, "%s%s", l ? "; " : "",
+		         msg && *msg ? msg : code ? code : "error");
+		if (i >= 2)
+			break;
+	}
+	if (!detail[0]) {
+		switch (resp->status) {
+		case 401: snprintf(detail, sizeof detail, "authentication required"); break;
+		case 403: snprintf(detail, sizeof detail, "access denied"); break;
+		case 404: snprintf(detail, sizeof detail, "not found"); break;
+		case 429: snprintf(detail, sizeof detail, "too many requests"); break;
+		default: snprintf(detail, sizeof detail, "HTTP %ld", resp->status);
+		}
+	}
+	int code = resp->status == 401 || resp->status == 403 ? OCI_E_AUTH : OCI_E_REGISTRY;
+	oci_err(err, code, "%s: %s on %s%s", what, detail, repo->host,
+	        resp->status >= 500 ? " (server error)" : "");
+	if (err)
+		err->http_status = (int)resp->status;
+	return -1;
+}
+
+char *reg_resolve_url(struct reg_repo *repo, const char *location)
+{
+	struct reg_host *hs = reg_host_get(repo->c, repo->host);
+	_cleanup_free_ char *base = full_url(repo, hs->scheme, "/v2/");
+	CURLU *u = curl_url();
+	char *out = NULL;
+	if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
+	    curl_url_set(u, CURLUPART_URL, location, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
+	    curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
+		char *r = oci_xstrdup(out);
+		curl_free(out);
+		curl_url_cleanup(u);
+		return r;
+	}
+	curl_url_cleanup(u);
+	return oci_xstrdup(location);
+}
