@@ -32,7 +32,7 @@ int cmd_blob(struct cli_ctx *ctx, int argc, char **argv)
 	const char *out = NULL;
 	int ch;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
 		if (ch == 'o')
 			out = optarg;
 		else

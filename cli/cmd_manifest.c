@@ -23,7 +23,7 @@ int cmd_manifest(struct cli_ctx *ctx, int argc, char **argv)
 	const char *platform = NULL;
 	int ch;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+p:", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
 		if (ch == 'p')
 			platform = optarg;
 		else
