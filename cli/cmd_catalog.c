@@ -5,6 +5,7 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "cli/verify.h"
 #include "oci/cleanup.h"
 #include "oci/platform.h"
 
@@ -16,9 +17,11 @@ const char cmd_catalog_usage[] =
 	"  version IMAGE [TAG]           version (else tag) of the last version, or of TAG\n"
 	"  add-version IMAGE TAG [--label L] [--version V]\n"
 	"                                append an untested version\n"
-	"  mark-tested IMAGE TAG --no-verify\n"
-	"                                set \"tested\": true (checking the registry first\n"
-	"                                needs `ccreg verify`, not in this build yet)\n"
+	"  mark-tested IMAGE TAG [--no-verify]\n"
+	"                                check the tag in the registry as `ccreg verify\n"
+	"                                IMAGE:TAG` does, then set \"tested\": true; a\n"
+	"                                failed check changes nothing (exit 1);\n"
+	"                                --no-verify skips the check\n"
 	"  lint                          problems in the catalog file itself, one per line;\n"
 	"                                exits 1 when there are any\n\n"
 	"Edits change only the bytes they must and replace the file atomically.\n"
@@ -102,7 +105,7 @@ static int do_list(struct cli_ctx *ctx, struct cat_catalog *cat)
 		printf("%-20s %-32s %-14s %-20s %s%s%s\n", img->key, img->package, arches,
 		       last && last->tag ? last->tag : "-",
 		       !last ? "no versions" : last->tested ? "" : "untested",
-		       img->disabled && last && !last->tested ? ", " : "",
+		       img->disabled && (!last || !last->tested) ? ", " : "",
 		       img->disabled ? "disabled" : "");
 	}
 	if (arr)
@@ -128,6 +131,23 @@ static int do_lint(struct cli_ctx *ctx, struct cat_catalog *cat)
 	if (n)
 		cli_info(ctx, "%s: %d problem%s", cat->path, n, n == 1 ? "" : "s");
 	return n ? OCI_E_CHECK : 0;
+}
+
+/* mark-tested's check: the version's target tag holds, as `verify IMAGE:TAG`. */
+static int verify_tag(struct cli_ctx *ctx, const struct cat_catalog *cat, const char *key,
+                      const char *tag)
+{
+	_cleanup_free_ char *arg = oci_xasprintf("%s:%s", key, tag);
+	struct cat_image *img;
+	struct cat_version *ver;
+	oci_error err = { 0 }, e2 = { 0 };
+
+	if (cat_parse_image_tag(cat, arg, &img, &ver, &err) < 0)
+		return cli_fail(&err);
+	if (cli_verify_version(ctx, img, ver, false, &err) == 0)
+		return 0;
+	oci_err(&e2, err.code, "%s; not marked tested", err.msg);
+	return cli_fail(&e2);
 }
 
 int cmd_catalog(struct cli_ctx *ctx, int argc, char **argv)
@@ -190,11 +210,6 @@ int cmd_catalog(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("catalog", "--label and --version go with add-version");
 	if (no_verify && !subs[s].no_verify)
 		return cli_usage_error("catalog", "--no-verify goes with mark-tested");
-	if (subs[s].no_verify && !no_verify)
-		return cli_usage_error("catalog",
-		                       "mark-tested checks %s:%s in the registry with `ccreg verify`, "
-		                       "which this build lacks; pass --no-verify to mark it anyway",
-		                       args[0], args[1]);
 
 	if ((rc = load(ctx, &cat)) != 0)
 		return rc;
@@ -222,12 +237,14 @@ int cmd_catalog(struct cli_ctx *ctx, int argc, char **argv)
 			rc = cli_fail(&err);
 		else
 			cli_info(ctx, "%s: added %s:%s (untested)", cat->path, args[0], args[1]);
+	} else if (!no_verify && (rc = verify_tag(ctx, cat, args[0], args[1])) != 0) {
+		/* reported; the file is untouched */
 	} else {
 		if (cat_set_tested(cat, args[0], args[1], &err) < 0)
 			rc = cli_fail(&err);
 		else
-			cli_info(ctx, "%s: %s:%s marked tested (not verified)", cat->path,
-			         args[0], args[1]);
+			cli_info(ctx, "%s: %s:%s marked tested%s", cat->path, args[0], args[1],
+			         no_verify ? " (not verified)" : "");
 	}
 	cat_free(cat);
 	return rc;

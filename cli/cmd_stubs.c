@@ -10,11 +10,3 @@
 		return cli_usage_error(#name, "not available in this build");  \
 	}
 
-STUB(assemble)
-STUB(push)
-STUB(copy)
-STUB(pull)
-STUB(audit)
-STUB(verify)
-STUB(login)
-STUB(logout)

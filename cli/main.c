@@ -54,7 +54,13 @@ static const char global_usage[] =
 	"  -j, --jobs N                  parallel transfers/requests (default 4)\n"
 	"      --json                    machine-readable output\n"
 	"  -v, --verbose                 log every HTTP request to stderr (secrets redacted)\n"
-	"  -q, --quiet                   no progress, no informational lines\n";
+	"  -q, --quiet                   no progress, no informational lines\n"
+	"\nEnvironment (timeouts and retries; unset or 0: the default):\n"
+	"  CCREG_TIMEOUT_CONNECT_MS      connect timeout in ms (10000)\n"
+	"  CCREG_TIMEOUT_LOW_SPEED       abort a transfer slower than 1 KB/s for this many s (30)\n"
+	"  CCREG_TIMEOUT                 whole-request limit for API calls, s (120; blob bodies: none)\n"
+	"  CCREG_MAX_RETRIES             retries after connection errors, 429, 502-504 (4)\n"
+	"  CCREG_RETRY_BASE_MS           first retry backoff in ms, doubling, capped at 8 s (500)\n";
 
 static void print_overview(FILE *f)
 {
@@ -116,6 +122,18 @@ void cli_info(const struct cli_ctx *ctx, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* A positive number from the environment (tests shorten timeouts with
+ * these), else 0: the library's default. */
+static long env_num(const char *name)
+{
+	const char *e = getenv(name);
+	char *end;
+	if (!e || !*e)
+		return 0;
+	long v = strtol(e, &end, 10);
+	return *end || v < 1 || v > 86400000 ? 0 : v;
+}
+
 static void log_line(void *ud, const char *line)
 {
 	(void)ud;
@@ -133,6 +151,11 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 		.auth_file = ctx->g.auth_file,
 		.verbose = ctx->g.verbose,
 		.log = log_line,
+		.connect_timeout_ms = env_num("CCREG_TIMEOUT_CONNECT_MS"),
+		.low_speed_secs = env_num("CCREG_TIMEOUT_LOW_SPEED"),
+		.request_timeout_s = env_num("CCREG_TIMEOUT"),
+		.max_retries = (int)env_num("CCREG_MAX_RETRIES"),
+		.retry_base_ms = env_num("CCREG_RETRY_BASE_MS"),
 	};
 	ctx->client = reg_client_new(&o, err);
 	return ctx->client;

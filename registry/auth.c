@@ -11,9 +11,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "oci/ref.h"
+#include "registry/creds.h"
 #include "registry/transport.h"
-
-struct reg_host *reg_host_get(struct reg_client *c, const char *host);
 
 /* --- WWW-Authenticate ----------------------------------------------------- */
 
@@ -174,13 +174,185 @@ static struct reg_creds *host_creds(struct reg_repo *repo, struct reg_host *hs, 
 	return hs->creds;
 }
 
+/* --- scope sets ------------------------------------------------------------
+ * A scope set is a space-separated list of "type:name:action,action".  Sets
+ * are compared per resource (type:name) so that a token asked for a wider
+ * set serves every narrower request on the same host. */
+
+struct scope {
+	char *res;     /* "repository:a/b" */
+	char **acts;   /* sorted, NULL-terminated */
+};
+
+static void scopes_free(struct scope *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].res);
+		oci_strvfreep(&v[i].acts);
+	}
+	free(v);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int cmp_scope(const void *a, const void *b)
+{
+	return strcmp(((const struct scope *)a)->res, ((const struct scope *)b)->res);
+}
+
+static bool has_act(char **acts, const char *a)
+{
+	for (char **p = acts; p && *p; p++)
+		if (strcmp(*p, a) == 0 || strcmp(*p, "*") == 0)
+			return true;
+	return false;
+}
+
+static void add_act(char ***acts, const char *a)
+{
+	size_t n = 0;
+	while (*acts && (*acts)[n]) {
+		if (strcmp((*acts)[n], a) == 0)
+			return;
+		n++;
+	}
+	*acts = oci_xrealloc(*acts, (n + 2) * sizeof **acts);
+	(*acts)[n] = oci_xstrdup(a);
+	(*acts)[n + 1] = NULL;
+	qsort(*acts, n + 1, sizeof **acts, cmp_str);
+}
+
+/* Parse a set, merging repeated resources. */
+static struct scope *scopes_parse(const char *set, size_t *n_out)
+{
+	struct scope *v = NULL;
+	size_t n = 0;
+	_cleanup_free_ char *copy = oci_xstrdup(set ? set : "");
+	char *save = NULL;
+	for (char *t = strtok_r(copy, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		char *colon = strrchr(t, ':');
+		if (!colon || colon == t || !strchr(t, ':') || strchr(t, ':') == colon)
+			continue; /* not type:name:actions */
+		*colon = '\0';
+		size_t i;
+		for (i = 0; i < n && strcmp(v[i].res, t) != 0; i++)
+			;
+		if (i == n) {
+			v = oci_xrealloc(v, (n + 1) * sizeof *v);
+			v[n].res = oci_xstrdup(t);
+			v[n].acts = NULL;
+			n++;
+		}
+		char *save2 = NULL;
+		for (char *a = strtok_r(colon + 1, ",", &save2); a; a = strtok_r(NULL, ",", &save2))
+			add_act(&v[i].acts, a);
+	}
+	if (n)
+		qsort(v, n, sizeof *v, cmp_scope);
+	*n_out = n;
+	return v;
+}
+
+static char *scopes_format(const struct scope *v, size_t n)
+{
+	struct oci_buf b = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		if (i)
+			oci_buf_append(&b, " ", 1);
+		oci_buf_append(&b, v[i].res, strlen(v[i].res));
+		oci_buf_append(&b, ":", 1);
+		for (char **a = v[i].acts; a && *a; a++) {
+			if (a != v[i].acts)
+				oci_buf_append(&b, ",", 1);
+			oci_buf_append(&b, *a, strlen(*a));
+		}
+	}
+	return b.data ? b.data : oci_xstrdup("");
+}
+
+char *reg_scopes_union(const char *a, const char *b)
+{
+	_cleanup_free_ char *both = oci_xasprintf("%s %s", a ? a : "", b ? b : "");
+	size_t n;
+	struct scope *v = scopes_parse(both, &n);
+	char *out = scopes_format(v, n);
+	scopes_free(v, n);
+	return out;
+}
+
+bool reg_scopes_cover(const char *have, const char *want)
+{
+	size_t nh, nw;
+	struct scope *h = scopes_parse(have, &nh), *w = scopes_parse(want, &nw);
+	bool ok = true;
+	for (size_t i = 0; i < nw && ok; i++) {
+		size_t j;
+		for (j = 0; j < nh && strcmp(h[j].res, w[i].res) != 0; j++)
+			;
+		if (j == nh) {
+			ok = false;
+			break;
+		}
+		for (char **a = w[i].acts; a && *a && ok; a++)
+			ok = has_act(h[j].acts, *a);
+	}
+	scopes_free(h, nh);
+	scopes_free(w, nw);
+	return ok;
+}
+
+/* Remember a repository's scope set as one to ask for whole: a later token
+ * request for any subset of it (the source of a copy, a mount's `from`)
+ * asks for all of it, so one token serves the whole operation.  Called
+ * with c->lock held. */
+void reg_auth_hint_locked(struct reg_host *hs, const char *scopes)
+{
+	size_t keep = 0;
+	for (size_t i = 0; i < hs->n_hints; i++) {
+		if (reg_scopes_cover(hs->hints[i], scopes))
+			return;
+		if (reg_scopes_cover(scopes, hs->hints[i]))
+			free(hs->hints[i]);
+		else
+			hs->hints[keep++] = hs->hints[i];
+	}
+	hs->hints = oci_xrealloc(hs->hints, (keep + 1) * sizeof *hs->hints);
+	hs->hints[keep++] = oci_xstrdup(scopes);
+	hs->n_hints = keep;
+}
+
+/* The scope set to request for `scopes`: a hinted superset, else itself. */
+static char *scopes_to_request(struct reg_client *c, struct reg_host *hs, const char *scopes)
+{
+	char *out = NULL;
+	pthread_mutex_lock(&c->lock);
+	for (size_t i = 0; i < hs->n_hints && !out; i++)
+		if (reg_scopes_cover(hs->hints[i], scopes))
+			out = oci_xstrdup(hs->hints[i]);
+	pthread_mutex_unlock(&c->lock);
+	return out ? out : oci_xstrdup(scopes);
+}
+
+static char *repo_scopes(struct reg_repo *repo)
+{
+	pthread_mutex_lock(&repo->c->lock);
+	char *s = oci_xstrdup(repo->scopes);
+	pthread_mutex_unlock(&repo->c->lock);
+	return s;
+}
+
+/* An unexpired token for host whose scope set covers `scopes`. */
 static char *token_cached(struct reg_client *c, const char *host, const char *scopes)
 {
 	char *h = NULL;
 	time_t now = time(NULL);
 	pthread_mutex_lock(&c->lock);
 	for (struct reg_token *t = c->tokens; t && !h; t = t->next)
-		if (strcmp(t->host, host) == 0 && strcmp(t->scopes, scopes) == 0 && t->expires > now)
+		if (strcmp(t->host, host) == 0 && t->expires > now &&
+		    (strcmp(t->scopes, scopes) == 0 || reg_scopes_cover(t->scopes, scopes)))
 			h = oci_xstrdup(t->header);
 	pthread_mutex_unlock(&c->lock);
 	return h;
@@ -208,11 +380,12 @@ static void token_store(struct reg_client *c, const char *host, const char *scop
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* Drop the tokens that would serve `scopes` (the server refused one). */
 static void token_forget(struct reg_client *c, const char *host, const char *scopes)
 {
 	pthread_mutex_lock(&c->lock);
 	for (struct reg_token *t = c->tokens; t; t = t->next)
-		if (strcmp(t->host, host) == 0 && strcmp(t->scopes, scopes) == 0)
+		if (strcmp(t->host, host) == 0 && reg_scopes_cover(t->scopes, scopes))
 			t->expires = 0;
 	pthread_mutex_unlock(&c->lock);
 }
@@ -300,8 +473,15 @@ static char *fetch_token(struct reg_repo *repo, struct reg_host *hs, const char 
 		return NULL;
 	}
 	if (resp.status == 401 || resp.status == 403) {
-		oci_err(err, OCI_E_AUTH, "%s: the token server refused %s (HTTP %ld)", repo->host,
-		        cr ? "the stored credentials" : "anonymous access", resp.status);
+		if (cr)
+			oci_err(err, OCI_E_AUTH,
+			        "%s: the token server refused the credentials of user \"%s\" (HTTP %ld)",
+			        repo->host, cr->username, resp.status);
+		else
+			oci_err(err, OCI_E_AUTH,
+			        "%s: the token server refused anonymous access (HTTP %ld; no credentials "
+			        "found for %s)",
+			        repo->host, resp.status, repo->domain);
 		reg_response_release(&resp);
 		return NULL;
 	}
@@ -336,8 +516,20 @@ char *reg_auth_header(struct reg_repo *repo, oci_error *err)
 	pthread_mutex_unlock(&c->lock);
 
 	if (kind == REG_AUTH_BEARER) {
-		char *h = token_cached(c, repo->host, repo->scopes);
-		return h ? h : fetch_token(repo, hs, repo->scopes, err);
+		_cleanup_free_ char *scopes = repo_scopes(repo);
+		char *h = token_cached(c, repo->host, scopes);
+		if (h)
+			return h;
+		/* one token request at a time: threads that wanted the same
+		 * token find it cached when they get the lock */
+		pthread_mutex_lock(&c->token_lock);
+		h = token_cached(c, repo->host, scopes);
+		if (!h) {
+			_cleanup_free_ char *want = scopes_to_request(c, hs, scopes);
+			h = fetch_token(repo, hs, want, err);
+		}
+		pthread_mutex_unlock(&c->token_lock);
+		return h;
 	}
 	if (kind == REG_AUTH_BASIC) {
 		struct reg_creds *cr = host_creds(repo, hs, err);
@@ -345,20 +537,13 @@ char *reg_auth_header(struct reg_repo *repo, oci_error *err)
 			return NULL;
 		_cleanup_free_ char *up = oci_xasprintf("%s:%s", cr->username, cr->secret);
 		_cleanup_free_ char *enc = b64(up);
+		explicit_bzero(up, strlen(up));
 		return oci_xasprintf("Basic %s", enc);
 	}
 	return NULL;
 }
 
-/* Union of two space-separated scope lists (for insufficient_scope). */
-static char *scope_union(const char *a, const char *b)
-{
-	if (!b || !*b || strstr(a, b))
-		return oci_xstrdup(a);
-	return *a ? oci_xasprintf("%s %s", a, b) : oci_xstrdup(b);
-}
-
-int reg_auth_challenge(struct reg_repo *repo, const char *www, oci_error *err)
+int reg_auth_challenge(struct reg_repo *repo, const char *www, bool sent_auth, oci_error *err)
 {
 	struct reg_client *c = repo->c;
 	struct reg_host *hs = reg_host_get(c, repo->host);
@@ -382,43 +567,78 @@ int reg_auth_challenge(struct reg_repo *repo, const char *www, oci_error *err)
 		        ch[0].scheme);
 		rc = -1;
 	} else if (strcmp(ch[pick].scheme, "bearer") == 0) {
+		_cleanup_free_ char *scopes = repo_scopes(repo);
 		pthread_mutex_lock(&c->lock);
-		bool known = hs->auth == REG_AUTH_BEARER;
 		hs->auth = REG_AUTH_BEARER;
 		free(hs->realm);
 		free(hs->service);
 		hs->realm = oci_xstrdup(ch[pick].realm);
 		hs->service = oci_xstrdup(ch[pick].service);
 		pthread_mutex_unlock(&c->lock);
-		/* First 401: a token for our scopes will do.  A 401 despite a token
-		 * (insufficient_scope): ask once for the wider set the server named. */
-		token_forget(c, repo->host, repo->scopes);
-		if (known) {
-			_cleanup_free_ char *wide = scope_union(repo->scopes, ch[pick].scope);
-			if (strcmp(wide, repo->scopes) == 0) {
+		/* Sent without a token: now that the challenge is known, a token
+		 * will do (reg_auth_header fetches it, once for all threads).  Sent
+		 * with one: it expired or was revoked (ask again), or it lacks a
+		 * scope (insufficient_scope: ask once for the wider set the server
+		 * named; when we asked for that already, the answer is no). */
+		if (!sent_auth) {
+			rc = 1;
+		} else {
+			_cleanup_free_ char *wide = reg_scopes_union(scopes, ch[pick].scope);
+			bool insufficient = ch[pick].error && strcmp(ch[pick].error, "insufficient_scope") == 0;
+			/* an insufficient token is still good for what it grants */
+			if (!insufficient)
+				token_forget(c, repo->host, scopes);
+			if (insufficient && reg_scopes_cover(scopes, wide)) {
 				rc = 0;
 			} else {
-				_cleanup_free_ char *t = fetch_token(repo, hs, wide, err);
-				if (t) {
-					token_store(c, repo->host, repo->scopes, t, 60);
-					rc = 1;
-				} else
-					rc = -1;
+				pthread_mutex_lock(&c->token_lock);
+				_cleanup_free_ char *t = token_cached(c, repo->host, wide);
+				if (!t)
+					t = fetch_token(repo, hs, wide, err);
+				pthread_mutex_unlock(&c->token_lock);
+				rc = t ? 1 : -1;
 			}
-		} else
-			rc = 1;
+		}
 	} else {
 		pthread_mutex_lock(&c->lock);
-		bool known = hs->auth == REG_AUTH_BASIC;
 		hs->auth = REG_AUTH_BASIC;
 		pthread_mutex_unlock(&c->lock);
+		/* credentials that were sent and refused are not sent again */
 		struct reg_creds *cr = host_creds(repo, hs, err);
 		if (!cr && err && err->code)
 			rc = -1;
 		else
-			rc = cr && !known ? 1 : 0;
+			rc = cr && !sent_auth ? 1 : 0;
 	}
 	for (int i = 0; i < n; i++)
 		reg_challenge_release(&ch[i]);
+	return rc;
+}
+
+int reg_login_check(struct reg_client *c, const char *domain, const char *username,
+                    const char *password, oci_error *err)
+{
+	/* a repository object only to reach the registry: no scope, so the
+	 * token server is asked to authenticate the user and nothing more */
+	struct oci_ref ref = { .domain = (char *)domain, .path = (char *)"ccreg/login" };
+	struct reg_repo *repo = reg_repo_new(c, &ref, false);
+	free(repo->scopes);
+	repo->scopes = oci_xstrdup("");
+	struct reg_host *hs = reg_host_get(c, repo->host);
+	struct reg_creds *cr = oci_xcalloc(1, sizeof *cr);
+	cr->username = oci_xstrdup(username);
+	cr->secret = oci_xstrdup(password);
+	pthread_mutex_lock(&c->lock);
+	if (hs->creds) {
+		reg_creds_release(hs->creds);
+		free(hs->creds);
+	}
+	hs->creds = cr;
+	hs->creds_loaded = true;
+	pthread_mutex_unlock(&c->lock);
+	int rc = reg_ping(repo, err);
+	if (rc < 0 && err && err->code == OCI_E_AUTH)
+		oci_err_wrap(err, "login to %s refused", domain);
+	reg_repo_free(repo);
 	return rc;
 }

@@ -64,6 +64,7 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->token_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
 	c->share = curl_share_init();
@@ -86,12 +87,16 @@ void reg_client_free(struct reg_client *c)
 	for (size_t i = 0; i < c->n_hosts; i++) {
 		struct reg_host *h = c->hosts[i];
 		free(h->host);
+		pthread_mutex_destroy(&h->probe_lock);
 		free(h->realm);
 		free(h->service);
 		if (h->creds) {
 			reg_creds_release(h->creds);
 			free(h->creds);
 		}
+		for (size_t k = 0; k < h->n_hints; k++)
+			free(h->hints[k]);
+		free(h->hints);
 		free(h);
 	}
 	free(c->hosts);
@@ -138,11 +143,16 @@ const char *reg_repo_name(const struct reg_repo *r)
 void reg_repo_add_pull_scope(struct reg_repo *r, const char *other_path)
 {
 	_cleanup_free_ char *s = oci_xasprintf("repository:%s:pull", other_path);
-	if (strcmp(other_path, r->path) == 0 || strstr(r->scopes, s))
-		return;
-	char *n = oci_xasprintf("%s %s", r->scopes, s);
-	free(r->scopes);
-	r->scopes = n;
+	struct reg_host *hs = reg_host_get(r->c, r->host);
+	/* other threads may be reading r->scopes for a token: swap under the lock */
+	pthread_mutex_lock(&r->c->lock);
+	if (!reg_scopes_cover(r->scopes, s)) {
+		char *n = reg_scopes_union(r->scopes, s);
+		free(r->scopes);
+		r->scopes = n;
+	}
+	reg_auth_hint_locked(hs, r->scopes);
+	pthread_mutex_unlock(&r->c->lock);
 }
 
 bool reg_repo_same_registry(const struct reg_repo *a, const struct reg_repo *b)
@@ -402,7 +412,11 @@ static int blob_fetch(struct reg_repo *r, const char *path, const char *range,
 			return 0;
 		char *next = reg_resolve_url(r, resp->location);
 		foreign = !same_origin(next, base);
-		reg_log(r->c, "redirected to %s%s", next, foreign ? " (no registry credentials sent)" : "");
+		if (r->c->o.verbose) {
+			_cleanup_free_ char *shown = reg_redact_url(next);
+			reg_log(r->c, "redirected to %s%s", shown,
+			        foreign ? " (no registry credentials sent)" : "");
+		}
 		free(url);
 		url = next;
 	}
@@ -431,6 +445,10 @@ int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
 		int frc = blob_fetch(r, url, range, blob_sink, &b, &resp, err);
 		if (frc == 0 && resp.status != 200 && resp.status != 206) {
 			if ((resp.status == 429 || resp.status >= 502) && attempt < max_retries) {
+				/* wait as reg_http would (Retry-After, backoff): an
+				 * immediate retry only spends the attempts */
+				long ms = reg_backoff(r->c, attempt, resp.retry_after);
+				reg_log(r->c, "%s answered %ld; retried after %ld ms", r->host, resp.status, ms);
 				reg_response_release(&resp);
 				continue;
 			}
@@ -451,7 +469,11 @@ int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
 			goto out;
 		}
 		oci_err_clear(err);
+		if (b.got == before)
+			reg_backoff(r->c, attempt, NULL); /* no progress: do not hammer */
 		reg_log(r->c, "%s: resuming at byte %lld", w, (long long)b.got);
+		if (expected_size >= 0 && b.got == expected_size)
+			break; /* every byte came before the break: a Range would get 416 */
 	}
 	char dg[OCI_DIGEST_MAX];
 	oci_hasher_final(b.h, dg);
@@ -637,6 +659,7 @@ static int upload_finish(struct reg_repo *r, const char *location, const char *d
 }
 
 #define REG_CHUNK (64LL << 20)
+#define REG_MIN_CHUNK (1LL << 20)
 
 int reg_blob_upload(struct reg_repo *r, const char *digest, int64_t size, reg_source_fn src,
                     reg_rewind_fn rewind, void *ud, oci_error *err)
@@ -644,40 +667,60 @@ int reg_blob_upload(struct reg_repo *r, const char *digest, int64_t size, reg_so
 	struct reg_response resp = { 0 };
 	_cleanup_free_ char *loc = NULL;
 	struct counted_src cs = { .src = src, .rewind = rewind, .ud = ud, .limit = -1 };
-
-	if (upload_start(r, NULL, &resp, err) < 0)
-		goto fail;
-	if (resp.status != 202 || !resp.location) {
-		reg_http_error(r, "starting a blob upload", &resp, err);
-		goto fail;
-	}
-	loc = reg_resolve_url(r, resp.location);
-	reg_response_release(&resp);
-
 	struct reg_request body = {
 		.src = counted_read, .rewind = rewind ? counted_rewind : NULL, .src_ud = &cs,
 		.src_len = size, .content_type = "application/octet-stream",
 	};
-	if (upload_finish(r, loc, digest, &body, err) == 0)
-		return 0;
+
+	for (int attempt = 0;; attempt++) {
+		if (upload_start(r, NULL, &resp, err) < 0)
+			goto fail;
+		if (resp.status != 202 || !resp.location) {
+			reg_http_error(r, "starting a blob upload", &resp, err);
+			goto fail;
+		}
+		free(loc);
+		loc = reg_resolve_url(r, resp.location);
+		reg_response_release(&resp);
+		if (upload_finish(r, loc, digest, &body, err) == 0)
+			return 0;
+		/* A body broken off (reset, stall) can leave the session holding
+		 * part of it; a PUT to it again is then refused ("blob upload
+		 * invalid", 404).  Start a new session for another try. */
+		int st = err ? err->http_status : 0;
+		if ((st != 0 && st != 404) || (err && err->code != OCI_E_REGISTRY) || !rewind ||
+		    attempt >= 2 || counted_rewind(&cs) < 0)
+			break;
+		reg_log(r->c, "%s: upload of %s failed (%s); starting a new upload", r->name, digest,
+		        err ? err->msg : "error");
+		reg_backoff(r->c, attempt, NULL);
+		oci_err_clear(err);
+	}
 	/* Some registries refuse large single requests (413, or a proxy's limit):
 	 * start over with chunked PATCHes when the source can be replayed. */
 	int status = err ? err->http_status : 0;
 	if (!(status == 413 || status == 400 || status == 416) || !rewind || counted_rewind(&cs) < 0)
 		return -1;
-	oci_err_clear(err);
-	reg_log(r->c, "%s: monolithic upload refused (HTTP %d); uploading in chunks", r->name, status);
-	if (upload_start(r, NULL, &resp, err) < 0 || resp.status != 202 || !resp.location) {
-		if (!err || !err->code)
-			reg_http_error(r, "starting a blob upload", &resp, err);
-		goto fail;
+	/* The limit is unknown: a chunk refused as too large (413) starts the
+	 * upload over with chunks 8 times smaller (64 MiB, 8 MiB, 1 MiB). */
+	for (int64_t chunk = REG_CHUNK;; chunk /= 8) {
+		oci_err_clear(err);
+		reg_log(r->c, "%s: upload refused (HTTP %d); uploading in chunks of %lld bytes",
+		        r->name, status, (long long)chunk);
+		if (upload_start(r, NULL, &resp, err) < 0 || resp.status != 202 || !resp.location) {
+			if (!err || !err->code)
+				reg_http_error(r, "starting a blob upload", &resp, err);
+			goto fail;
+		}
+		free(loc);
+		loc = reg_resolve_url(r, resp.location);
+		reg_response_release(&resp);
+		if (upload_chunked(r, &loc, &cs, size, chunk, err) == 0)
+			return upload_finish(r, loc, digest, NULL, err);
+		status = err ? err->http_status : 0;
+		if (status != 413 || chunk / 8 < REG_MIN_CHUNK || counted_rewind(&cs) < 0)
+			return -1;
 	}
-	free(loc);
-	loc = reg_resolve_url(r, resp.location);
-	reg_response_release(&resp);
-	if (upload_chunked(r, &loc, &cs, size, REG_CHUNK, err) < 0)
-		return -1;
-	return upload_finish(r, loc, digest, NULL, err);
 fail:
 	reg_response_release(&resp);
 	return -1;
@@ -782,7 +825,7 @@ char *reg_link_next(const char *link)
 
 int reg_tags_list(struct reg_repo *r, char ***tags, size_t *n, oci_error *err)
 {
-	_cleanup_free_ char *url = oci_xasprintf("/v2/%s/tags/list?n=1000", r->path);
+	_cleanup_free_ char *url = oci_xasprintf("/v2/%s/tags/list?n=100", r->path);
 	char **out = oci_xcalloc(1, sizeof *out);
 	size_t count = 0;
 

@@ -63,7 +63,11 @@ void reg_repo_free(struct reg_repo *r);
 /* "127.0.0.1:5000/a/b", for messages. */
 const char *reg_repo_name(const struct reg_repo *r);
 /* Ask that tokens for this repo also carry pull on another repository of
- * the same registry (a mount's `from`), so one token request covers both. */
+ * the same registry (a mount's `from`), so one token request covers both.
+ * Call it before the first request of a copy or assemble: the widened set
+ * is remembered for the host, so reads through the source repositories'
+ * own reg_repo (pull only) ask for the whole set too, and one token serves
+ * the source pulls, the target push and the mounts. */
 void reg_repo_add_pull_scope(struct reg_repo *r, const char *other_path);
 /* true when a and b are on the same registry (same API host). */
 bool reg_repo_same_registry(const struct reg_repo *a, const struct reg_repo *b);

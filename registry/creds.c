@@ -12,7 +12,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -72,8 +75,11 @@ static json_t *find_entry(json_t *obj, const char *domain, const char **key_out)
 	return NULL;
 }
 
-int reg_creds_from_helper(const char *helper, const char *domain, struct reg_creds *out,
-                          oci_error *err)
+/* Run `docker-credential-HELPER action` with input on stdin; its stdout
+ * (at most 64 KiB) goes to *out.  Returns the exit status (≥ 0), or -1 when
+ * it could not be run (err filled). */
+static int helper_run(const char *helper, const char *action, const char *input,
+                      struct oci_buf *out, oci_error *err)
 {
 	_cleanup_free_ char *prog = oci_xasprintf("docker-credential-%s", helper);
 	int in[2], outp[2];
@@ -89,7 +95,7 @@ int reg_creds_from_helper(const char *helper, const char *domain, struct reg_cre
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	char *argv[] = { prog, "get", NULL };
+	char *argv[] = { prog, (char *)action, NULL };
 	pid_t pid;
 	int rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -100,38 +106,66 @@ int reg_creds_from_helper(const char *helper, const char *domain, struct reg_cre
 		close(outp[0]);
 		return oci_err(err, OCI_E_AUTH, "credential helper %s not found on PATH", prog);
 	}
-	const char *server = reg_creds_key(domain);
-	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	ssize_t w = write(in[1], server, strlen(server));
-	(void)w;
+	/* SIGPIPE is ignored process-wide (reg_global_init): a helper that
+	 * exits without reading gives EPIPE here, and its status says why */
+	for (size_t off = 0, len = strlen(input); off < len;) {
+		ssize_t w = write(in[1], input + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			break;
+		off += (size_t)w;
+	}
 	close(in[1]);
-	signal(SIGPIPE, old);
-	struct oci_buf b = { 0 };
 	char buf[4096];
 	ssize_t n;
-	while ((n = read(outp[0], buf, sizeof buf)) > 0 && b.len < 65536)
-		oci_buf_append(&b, buf, (size_t)n);
+	while ((n = read(outp[0], buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (out->len < 65536)
+			oci_buf_append(out, buf, (size_t)n);
+	}
 	close(outp[0]);
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+static void buf_wipe(struct oci_buf *b)
+{
+	if (b->data)
+		explicit_bzero(b->data, b->len);
+	oci_buf_release(b);
+}
+
+int reg_creds_from_helper(const char *helper, const char *domain, struct reg_creds *out,
+                          oci_error *err)
+{
+	struct oci_buf b = { 0 };
+	int st = helper_run(helper, "get", reg_creds_key(domain), &b, err);
+	if (st < 0)
+		return -1;
+	if (st != 0) {
 		/* "credentials not found" is an exit 1 with a message: no creds */
 		bool notfound = b.data && strstr(b.data, "not found");
-		oci_buf_release(&b);
+		buf_wipe(&b);
 		if (notfound)
 			return 0;
-		return oci_err(err, OCI_E_AUTH, "credential helper %s failed for %s", prog, domain);
+		return oci_err(err, OCI_E_AUTH, "credential helper docker-credential-%s failed for %s",
+		               helper, domain);
 	}
 	json_error_t jerr;
 	_cleanup_json_ json_t *j = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
-	if (b.data)
-		explicit_bzero(b.data, b.len);
-	oci_buf_release(&b);
+	buf_wipe(&b);
 	const char *user = json_string_value(json_object_get(j, "Username"));
 	const char *secret = json_string_value(json_object_get(j, "Secret"));
 	if (!secret)
-		return oci_err(err, OCI_E_AUTH, "credential helper %s gave no Secret for %s", prog,
+		return oci_err(err, OCI_E_AUTH,
+		               "credential helper docker-credential-%s gave no Secret for %s", helper,
 		               domain);
 	out->identity_token = user && strcmp(user, "<token>") == 0;
 	out->username = oci_xstrdup(out->identity_token ? "" : user ? user : "");
@@ -245,4 +279,175 @@ int reg_creds_lookup(struct reg_client *c, const char *domain, struct reg_creds 
 	for (int i = 0; i < n; i++)
 		free(cands[i]);
 	return rc;
+}
+
+/* --- storing (ccreg login / logout) ---------------------------------------- */
+
+/* The helper that holds domain's secret in this file, if any. */
+static const char *file_helper(json_t *j, const char *domain)
+{
+	json_t *helpers = json_object_get(j, "credHelpers");
+	json_t *h = json_is_object(helpers) ? find_entry(helpers, domain, NULL) : NULL;
+	if (json_is_string(h) && *json_string_value(h))
+		return json_string_value(h);
+	const char *store = json_string_value(json_object_get(j, "credsStore"));
+	return store && *store ? store : NULL;
+}
+
+/* Load an auth file for editing: missing → empty object. */
+static json_t *load_for_edit(const char *path, oci_error *err)
+{
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+	if (!j) {
+		if (errno == ENOENT && access(path, F_OK) != 0)
+			return json_object();
+		oci_err(err, OCI_E_USAGE, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		oci_err(err, OCI_E_USAGE, "%s: not a JSON object", path);
+		return NULL;
+	}
+	return j;
+}
+
+/* Write j to path atomically (temp file in the same directory, fsync,
+ * rename), mode 0600; the directory is created (0700) when missing.  A
+ * symlink is followed, so a linked config stays linked. */
+static int save_file(const char *path, json_t *j, oci_error *err)
+{
+	char real[PATH_MAX];
+	const char *target = realpath(path, real) ? real : path;
+	_cleanup_free_ char *dir = oci_xstrdup(target);
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return oci_err(err, OCI_E_USAGE, "%s: cannot create the directory: %s", dir,
+			               strerror(errno));
+	}
+	_cleanup_free_ char *tmp = oci_xasprintf("%s.tmp-XXXXXX", target);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return oci_err(err, OCI_E_USAGE, "%s: cannot write: %s", target, strerror(errno));
+	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	size_t len = strlen(text), off = 0;
+	int rc = fchmod(fd, 0600);
+	while (rc == 0 && off < len) {
+		ssize_t w = write(fd, text + off, len - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			rc = -1;
+		else
+			off += (size_t)w;
+	}
+	if (rc == 0 && (write(fd, "\n", 1) != 1 || fsync(fd) < 0))
+		rc = -1;
+	int saved = errno;
+	explicit_bzero(text, len);
+	free(text);
+	if (close(fd) < 0 && rc == 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc == 0 && rename(tmp, target) < 0) {
+		rc = -1;
+		saved = errno;
+	}
+	if (rc < 0) {
+		unlink(tmp);
+		return oci_err(err, OCI_E_USAGE, "%s: cannot write: %s", target, strerror(saved));
+	}
+	return 0;
+}
+
+/* Remove every key of obj that names domain; returns how many. */
+static int drop_entries(json_t *obj, const char *domain)
+{
+	int n = 0;
+	const char *key;
+	while (json_is_object(obj) && find_entry(obj, domain, &key)) {
+		json_object_del(obj, key);
+		n++;
+	}
+	return n;
+}
+
+int reg_creds_store(const char *path, const char *domain, const char *username,
+                    const char *password, oci_error *err)
+{
+	_cleanup_json_ json_t *j = load_for_edit(path, err);
+	if (!j)
+		return -1;
+	const char *key = reg_creds_key(domain);
+	json_t *auths = json_object_get(j, "auths");
+	if (!json_is_object(auths)) {
+		auths = json_object();
+		json_object_set_new(j, "auths", auths);
+	}
+	drop_entries(auths, domain);
+	json_t *entry = json_object();
+	const char *helper = file_helper(j, domain);
+	if (helper) {
+		/* the helper keeps the secret; the file only records the login, as docker does */
+		_cleanup_json_ json_t *in = json_pack("{s:s, s:s, s:s}", "ServerURL", key,
+		                                      "Username", username, "Secret", password);
+		char *text = json_dumps(in, JSON_COMPACT);
+		struct oci_buf out = { 0 };
+		int st = helper_run(helper, "store", text, &out, err);
+		explicit_bzero(text, strlen(text));
+		free(text);
+		buf_wipe(&out);
+		if (st != 0) {
+			json_decref(entry);
+			if (st > 0)
+				oci_err(err, OCI_E_AUTH,
+				        "credential helper docker-credential-%s could not store the "
+				        "credentials for %s",
+				        helper, domain);
+			return -1;
+		}
+	} else {
+		_cleanup_free_ char *up = oci_xasprintf("%s:%s", username, password);
+		size_t n = strlen(up);
+		_cleanup_free_ char *enc = oci_xmalloc(4 * ((n + 2) / 3) + 1);
+		EVP_EncodeBlock((unsigned char *)enc, (const unsigned char *)up, (int)n);
+		json_object_set_new(entry, "auth", json_string(enc));
+		explicit_bzero(up, n);
+		explicit_bzero(enc, strlen(enc));
+	}
+	json_object_set_new(auths, key, entry);
+	return save_file(path, j, err);
+}
+
+int reg_creds_erase(const char *path, const char *domain, oci_error *err)
+{
+	if (access(path, F_OK) != 0)
+		return 0;
+	_cleanup_json_ json_t *j = load_for_edit(path, err);
+	if (!j)
+		return -1;
+	int found = drop_entries(json_object_get(j, "auths"), domain) > 0;
+	const char *helper = file_helper(j, domain);
+	if (helper) {
+		struct oci_buf out = { 0 };
+		int st = helper_run(helper, "erase", reg_creds_key(domain), &out, err);
+		bool notfound = out.data && strstr(out.data, "not found");
+		buf_wipe(&out);
+		if (st < 0)
+			return -1;
+		if (st == 0)
+			found = 1;
+		else if (!notfound)
+			return oci_err(err, OCI_E_AUTH,
+			               "credential helper docker-credential-%s could not erase the "
+			               "credentials for %s",
+			               helper, domain);
+	}
+	if (found && save_file(path, j, err) < 0)
+		return -1;
+	return found;
 }

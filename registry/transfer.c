@@ -13,6 +13,8 @@ struct pump {
 	const char *digest;
 	int64_t size;
 	int fd; /* write end */
+	reg_count_fn count;
+	void *count_ud;
 	oci_error err;
 	int rc;
 };
@@ -29,6 +31,8 @@ static int pipe_sink(void *ud, const void *p, size_t n, oci_error *err)
 			return oci_err(err, OCI_E_REGISTRY, "the upload side stopped reading");
 		s += w;
 		n -= (size_t)w;
+		if (pm->count)
+			pm->count(pm->count_ud, w);
 	}
 	return 0;
 }
@@ -53,15 +57,16 @@ static ssize_t pipe_source(void *ud, void *buf, size_t n, oci_error *err)
 	}
 }
 
-int reg_blob_stream_copy(struct reg_repo *src, struct reg_repo *dst, const char *digest,
-                         int64_t size, oci_error *err)
+static int stream_copy(struct reg_repo *src, struct reg_repo *dst, const char *digest,
+                       int64_t size, reg_count_fn count, void *count_ud, oci_error *err)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return oci_err(err, OCI_E_REGISTRY, "pipe: %s", strerror(errno));
 	/* a bigger pipe keeps both transfers busy; the memory stays bounded */
 	fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-	struct pump pm = { .src = src, .digest = digest, .size = size, .fd = fds[1] };
+	struct pump pm = { .src = src, .digest = digest, .size = size, .fd = fds[1],
+	                   .count = count, .count_ud = count_ud };
 	pthread_t t;
 	if (pthread_create(&t, NULL, pump_thread, &pm) != 0) {
 		close(fds[0]);
@@ -86,23 +91,40 @@ int reg_blob_stream_copy(struct reg_repo *src, struct reg_repo *dst, const char 
 	return 0;
 }
 
+int reg_blob_stream_copy(struct reg_repo *src, struct reg_repo *dst, const char *digest,
+                         int64_t size, oci_error *err)
+{
+	return stream_copy(src, dst, digest, size, NULL, NULL, err);
+}
+
 int reg_blob_copy(struct reg_repo *src, struct reg_repo *dst, const struct oci_descriptor *d,
                   oci_error *err)
 {
-	int r = reg_blob_head(dst, d->digest, NULL, err);
-	if (r != 0)
-		return r < 0 ? -1 : REG_COPY_EXISTS;
+	return reg_blob_copy_counted(src, dst, d, NULL, NULL, err);
+}
+
+int reg_blob_copy_counted(struct reg_repo *src, struct reg_repo *dst,
+                          const struct oci_descriptor *d, reg_count_fn count, void *count_ud,
+                          oci_error *err)
+{
+	int r;
 	if (reg_repo_same_registry(src, dst)) {
+		/* One round trip: a mount answers 201 whether or not the target
+		 * already had the blob, so no HEAD first. */
 		const char *from = strchr(reg_repo_name(src), '/') + 1;
 		r = reg_blob_mount(dst, d->digest, from, err);
 		if (r < 0)
 			return -1;
 		if (r == 1)
 			return REG_COPY_MOUNTED;
+	} else {
+		r = reg_blob_head(dst, d->digest, NULL, err);
+		if (r != 0)
+			return r < 0 ? -1 : REG_COPY_EXISTS;
 	}
 	/* the stream cannot be rewound, so a failed copy is retried whole */
 	for (int attempt = 0;; attempt++) {
-		if (reg_blob_stream_copy(src, dst, d->digest, d->size, err) == 0)
+		if (stream_copy(src, dst, d->digest, d->size, count, count_ud, err) == 0)
 			return REG_COPY_STREAMED;
 		if (attempt >= 2 || (err && err->code == OCI_E_AUTH))
 			return -1;

@@ -11,6 +11,7 @@
 #include "registry/transport.h"
 
 #define REG_USER_AGENT "ccreg/0.1"
+#define REG_BLOB_BUFFER (128L << 10)
 
 void reg_log(struct reg_client *c, const char *fmt, ...)
 {
@@ -89,6 +90,7 @@ struct reg_host *reg_host_get(struct reg_client *c, const char *host)
 	if (!h) {
 		h = oci_xcalloc(1, sizeof *h);
 		h->host = oci_xstrdup(host);
+		pthread_mutex_init(&h->probe_lock, NULL);
 		c->hosts = oci_xrealloc(c->hosts, (c->n_hosts + 1) * sizeof *c->hosts);
 		c->hosts[c->n_hosts++] = h;
 	}
@@ -246,6 +248,54 @@ static int on_seek(void *ud, curl_off_t off, int origin)
 
 /* --- one attempt -------------------------------------------------------------- */
 
+/* A URL fit for logs and messages: user:password@ dropped, and the values of
+ * query parameters that look like credentials (pre-signed storage URLs
+ * carry X-Amz-Signature, X-Amz-Credential, sig, token, …) replaced. */
+char *reg_redact_url(const char *url)
+{
+	static const char *const secret[] = { "sig", "token", "cred", "key", "auth",
+	                                      "secret", "pass", "policy", "session" };
+	struct oci_buf b = { 0 };
+	const char *p = url, *at, *scheme = strstr(url, "://");
+	if (scheme) {
+		const char *hend = scheme + 3 + strcspn(scheme + 3, "/?#");
+		at = memchr(scheme + 3, '@', (size_t)(hend - scheme - 3));
+		oci_buf_append(&b, url, (size_t)(scheme + 3 - url));
+		p = at ? at + 1 : scheme + 3;
+	}
+	const char *q = strchr(p, '?');
+	if (!q) {
+		oci_buf_append(&b, p, strlen(p));
+		return b.data;
+	}
+	oci_buf_append(&b, p, (size_t)(q + 1 - p));
+	for (p = q + 1; *p;) {
+		size_t pl = strcspn(p, "&#");
+		const char *eq = memchr(p, '=', pl);
+		bool hide = false;
+		if (eq) {
+			_cleanup_free_ char *name = oci_xstrndup(p, (size_t)(eq - p));
+			for (char *c = name; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			for (size_t i = 0; i < ARRAY_SIZE(secret) && !hide; i++)
+				hide = strstr(name, secret[i]) != NULL;
+		}
+		if (hide) {
+			oci_buf_append(&b, p, (size_t)(eq + 1 - p));
+			oci_buf_append(&b, "REDACTED", 8);
+		} else
+			oci_buf_append(&b, p, pl);
+		p += pl;
+		if (*p == '#') {
+			oci_buf_append(&b, p, strlen(p));
+			break;
+		}
+		if (*p == '&')
+			oci_buf_append(&b, p++, 1);
+	}
+	return b.data;
+}
+
 static char *full_url(struct reg_repo *repo, enum reg_scheme scheme, const char *url)
 {
 	if (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0)
@@ -279,6 +329,7 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	resp->content_length = -1;
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, resp->curl_error);
 	curl_easy_setopt(h, CURLOPT_SHARE, c->share);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, REG_USER_AGENT);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -297,9 +348,22 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify_tls ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify_tls ? 2L : 0L);
-	if (c->ca_file)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_file);
+	/* libcurl ignores OpenSSL's environment variables: honour them here.
+	 * --ca-file adds to the system CAs (the CA directory stays in use). */
+	const char *cafile = c->ca_file, *capath = getenv("SSL_CERT_DIR");
+	if (!cafile && (cafile = getenv("SSL_CERT_FILE")) && !*cafile)
+		cafile = NULL;
+	if (cafile)
+		curl_easy_setopt(h, CURLOPT_CAINFO, cafile);
+	if (capath && *capath)
+		curl_easy_setopt(h, CURLOPT_CAPATH, capath);
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+	/* blob bodies: bigger buffers mean fewer syscalls and callbacks per GB
+	 * (measured in bench/transfer); small requests keep curl's defaults */
+	if (req->sink)
+		curl_easy_setopt(h, CURLOPT_BUFFERSIZE, REG_BLOB_BUFFER);
+	if (req->src)
+		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, REG_BLOB_BUFFER);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
 
 	const char *m = req->method;
@@ -351,17 +415,20 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
 
 	if (c->o.verbose) {
-		/* the URL may carry upload state but never credentials; headers are not logged */
+		/* headers are never logged; the URL is redacted (pre-signed storage URLs) */
+		_cleanup_free_ char *shown = reg_redact_url(url);
 		char tail[160] = "";
 		if (resp->ratelimit_remaining)
 			snprintf(tail, sizeof tail, " ratelimit-remaining=%s", resp->ratelimit_remaining);
 		if (rc == CURLE_OK)
-			reg_log(c, "%s %s %ld %lldB %ldms%s%s", m, url, resp->status,
+			reg_log(c, "%s %s %ld %lldB %ldms%s%s", m, shown, resp->status,
 			        (long long)(resp->received + x.sent), ms, auth ? " (auth)" : "", tail);
 		else
-			reg_log(c, "%s %s failed: %s (%ldms)", m, url, curl_easy_strerror(rc), ms);
+			reg_log(c, "%s %s failed: %s (%ldms)", m, shown,
+			        resp->curl_error[0] ? resp->curl_error : curl_easy_strerror(rc), ms);
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
 	pool_put(c, h);
 
@@ -373,11 +440,17 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	if (rc != CURLE_OK) {
 		bool unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
 		                   (rc == CURLE_OPERATION_TIMEDOUT && resp->status == 0);
-		const char *host = url_on_registry(repo, url) ? repo->host : url;
-		if (unreachable)
-			oci_err(err, OCI_E_REGISTRY, "cannot reach %s: %s", host, curl_easy_strerror(rc));
+		_cleanup_free_ char *shown = reg_redact_url(url);
+		const char *host = url_on_registry(repo, url) ? repo->host : shown;
+		const char *why = resp->curl_error[0] ? resp->curl_error : curl_easy_strerror(rc);
+		if (rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+		    rc == CURLE_SSL_CERTPROBLEM)
+			oci_err(err, OCI_E_REGISTRY, "%s: TLS certificate verification failed: %s%s", host,
+			        why, c->ca_file ? "" : " (use --ca-file to trust a private CA)");
+		else if (unreachable)
+			oci_err(err, OCI_E_REGISTRY, "cannot reach %s: %s", host, why);
 		else
-			oci_err(err, OCI_E_REGISTRY, "%s: %s", host, curl_easy_strerror(rc));
+			oci_err(err, OCI_E_REGISTRY, "%s: %s", host, why);
 		return -1;
 	}
 	return 0;
@@ -435,6 +508,13 @@ static void sleep_ms(long ms)
 		;
 }
 
+long reg_backoff(struct reg_client *c, int attempt, const char *retry_after)
+{
+	long ms = backoff_ms(c, attempt, retry_after);
+	sleep_ms(ms);
+	return ms;
+}
+
 /* Decide the scheme of a host on first contact: HTTPS, or HTTP when the
  * host may be plain and its port does not speak TLS. */
 static int pick_scheme(struct reg_repo *repo, struct reg_host *hs, const struct reg_request *req,
@@ -444,14 +524,20 @@ static int pick_scheme(struct reg_repo *repo, struct reg_host *hs, const struct 
 	bool insecure = host_is_insecure(c, repo->host);
 	/* probe with a bodyless GET /v2/ unless the request itself is one */
 	struct reg_request probe = { .method = "GET", .url = "/v2/" };
-	const struct reg_request *r = req->body || req->src ? &probe : req;
-	_cleanup_free_ char *purl = full_url(repo, REG_SCHEME_HTTPS, r->url);
-
 	*done = false;
-	int rc = perform(repo, r, purl, NULL, !c->o.insecure_all, resp, err);
+	/* Where plain HTTP is allowed, the probe only asks whether the port
+	 * speaks TLS: it skips verification (and so loading the CA bundle,
+	 * ~1 MB of RSS) and, when TLS answers, the request is made again with
+	 * verification, which then never falls back.  An unverified probe is
+	 * always the bare GET /v2/: the request itself (its path, its body)
+	 * never goes to a server whose certificate was not checked. */
+	bool verify = !c->o.insecure_all && !insecure;
+	const struct reg_request *r = req->body || req->src || !verify ? &probe : req;
+	_cleanup_free_ char *purl = full_url(repo, REG_SCHEME_HTTPS, r->url);
+	int rc = perform(repo, r, purl, NULL, verify, resp, err);
 	if (rc == 0) {
 		hs->scheme = REG_SCHEME_HTTPS;
-		*done = r == req;
+		*done = r == req && (verify || c->o.insecure_all);
 		return 0;
 	}
 	if (rc == -2)
@@ -466,7 +552,8 @@ static int pick_scheme(struct reg_repo *repo, struct reg_host *hs, const struct 
 	if (resp->curl_code == CURLE_PEER_FAILED_VERIFICATION ||
 	    resp->curl_code == CURLE_SSL_CACERT_BADFILE || resp->curl_code == CURLE_SSL_CERTPROBLEM)
 		return oci_err(err, OCI_E_REGISTRY, "%s: TLS certificate verification failed: %s%s",
-		               repo->host, curl_easy_strerror(resp->curl_code),
+		               repo->host,
+		               resp->curl_error[0] ? resp->curl_error : curl_easy_strerror(resp->curl_code),
 		               c->ca_file ? "" : " (use --ca-file to trust a private CA)");
 	if (resp->curl_code == CURLE_SSL_CONNECT_ERROR && !insecure)
 		return oci_err(err, OCI_E_REGISTRY,
@@ -486,7 +573,11 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 	bool auth_retried = false;
 	int attempt = 0;
 
+	bool have_resp = false; /* resp already answers req (the scheme probe was req) */
+	pthread_mutex_lock(&hs->probe_lock);
 	if (on_registry && hs->scheme == REG_SCHEME_UNKNOWN) {
+		/* first contact: parallel requests wait for one probe instead of
+		 * each paying a TLS attempt */
 		bool done = false;
 		int rc;
 		for (;;) {
@@ -496,16 +587,20 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 				break;
 			sleep_ms(backoff_ms(c, attempt++, NULL));
 		}
+		pthread_mutex_unlock(&hs->probe_lock);
 		if (rc < 0)
 			return -1;
 		if (done && resp->status != 401 && !retryable_status(resp->status))
 			return 0;
+		have_resp = done && resp->status == 401;
+	} else {
+		pthread_mutex_unlock(&hs->probe_lock);
 	}
 
 	for (;;) {
 		_cleanup_free_ char *auth = NULL;
 		_cleanup_free_ char *url = full_url(repo, hs->scheme, req->url);
-		if (on_registry && !req->no_auth) {
+		if (on_registry && !req->no_auth && !have_resp) {
 			oci_error aerr = { 0 };
 			auth = reg_auth_header(repo, &aerr);
 			if (!auth && aerr.code) {
@@ -514,7 +609,8 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 				return -1;
 			}
 		}
-		int rc = perform(repo, req, url, auth, !c->o.insecure_all, resp, err);
+		int rc = have_resp ? 0 : perform(repo, req, url, auth, !c->o.insecure_all, resp, err);
+		have_resp = false;
 		if (rc == -2)
 			return -1;
 		/* a streamed body is replayed only when it can be rewound */
@@ -532,7 +628,7 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 		}
 		if (resp->status == 401 && on_registry && !req->no_auth && !auth_retried) {
 			auth_retried = true;
-			int r = reg_auth_challenge(repo, resp->www_authenticate, err);
+			int r = reg_auth_challenge(repo, resp->www_authenticate, auth != NULL, err);
 			if (r < 0)
 				return -1;
 			if (r == 1 && (!req->src || (req->rewind && req->rewind(req->src_ud) == 0)))
@@ -573,6 +669,18 @@ int reg_http_error(struct reg_repo *repo, const char *what, const struct reg_res
 		if (i >= 2)
 			break;
 	}
+	if (resp->status == 401 && resp->www_authenticate) {
+		/* name what the token lacked rather than the generic "authentication required" */
+		struct reg_challenge ch[4];
+		int n = reg_parse_challenges(resp->www_authenticate, ch, 4);
+		for (int k = 0; k < n; k++) {
+			if (ch[k].error && strcmp(ch[k].error, "insufficient_scope") == 0 && ch[k].scope) {
+				_cleanup_free_ char *sorted = reg_scopes_union(ch[k].scope, NULL);
+				snprintf(detail, sizeof detail, "not authorized for %s", sorted);
+			}
+			reg_challenge_release(&ch[k]);
+		}
+	}
 	if (!detail[0]) {
 		switch (resp->status) {
 		case 401: snprintf(detail, sizeof detail, "authentication required"); break;
@@ -583,8 +691,17 @@ int reg_http_error(struct reg_repo *repo, const char *what, const struct reg_res
 		}
 	}
 	int code = resp->status == 401 || resp->status == 403 ? OCI_E_AUTH : OCI_E_REGISTRY;
-	oci_err(err, code, "%s: %s on %s%s", what, detail, repo->host,
-	        resp->status >= 500 ? " (server error)" : "");
+	const char *hint = "";
+	if (code == OCI_E_AUTH) {
+		struct reg_host *hs = reg_host_get(repo->c, repo->host);
+		pthread_mutex_lock(&repo->c->lock);
+		bool anonymous = hs->creds_loaded && !hs->creds;
+		pthread_mutex_unlock(&repo->c->lock);
+		if (anonymous)
+			hint = " (anonymous: no credentials found; use 'ccreg login' or --auth-file)";
+	}
+	oci_err(err, code, "%s: %s on %s%s%s", what, detail, repo->host,
+	        resp->status >= 500 ? " (server error)" : "", hint);
 	if (err)
 		err->http_status = (int)resp->status;
 	return -1;

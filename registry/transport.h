@@ -28,12 +28,15 @@ enum reg_auth_kind { REG_AUTH_UNKNOWN, REG_AUTH_NONE, REG_AUTH_BASIC, REG_AUTH_B
  * fields are guarded by reg_client.lock. */
 struct reg_host {
 	char *host;
-	enum reg_scheme scheme;
+	pthread_mutex_t probe_lock; /* one thread decides the scheme; others wait */
+	enum reg_scheme scheme;     /* written under probe_lock */
 	enum reg_auth_kind auth;
 	char *realm, *service; /* bearer challenge */
 	bool creds_loaded;
 	bool have_creds;
 	struct reg_creds *creds;
+	char **hints; /* scope sets to request whole (see reg_auth_hint_locked) */
+	size_t n_hints;
 };
 
 struct reg_token {
@@ -49,7 +52,8 @@ struct reg_client {
 	char *ca_file, *auth_file;
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	pthread_mutex_t lock; /* guards everything below */
+	pthread_mutex_t token_lock; /* one token request at a time */
+	pthread_mutex_t lock; /* guards everything below, and reg_repo.scopes */
 	CURL **idle;          /* pooled easy handles */
 	size_t n_idle, cap_idle;
 	struct reg_host **hosts;
@@ -102,9 +106,13 @@ struct reg_response {
 	int64_t content_length; /* -1 when absent */
 	int64_t received;       /* body bytes that reached the sink */
 	CURLcode curl_code;
+	char curl_error[CURL_ERROR_SIZE]; /* libcurl's detail ("SSL certificate problem: …") */
 };
 
 void reg_response_release(struct reg_response *r);
+
+/* The host's state, created on first use. */
+struct reg_host *reg_host_get(struct reg_client *c, const char *host);
 
 /* Perform req on repo's registry.  Returns 0 when an HTTP response arrived
  * (any status: callers judge it), -1 on transport failure after retries
@@ -122,6 +130,15 @@ int reg_http_error(struct reg_repo *repo, const char *what, const struct reg_res
 /* Resolve a Location (absolute or relative) against the repo's base URL. */
 char *reg_resolve_url(struct reg_repo *repo, const char *location);
 
+/* url with credentials (userinfo, signature/token query values) replaced,
+ * for logs and messages.  Caller frees. */
+char *reg_redact_url(const char *url);
+
+/* Sleep before retry number `attempt` (0-based): the capped exponential
+ * backoff, or Retry-After when given.  Returns the milliseconds slept.
+ * For callers that retry themselves (blob GETs resume with Range). */
+long reg_backoff(struct reg_client *c, int attempt, const char *retry_after);
+
 /* Log one line through the client's logger (when verbose). */
 void reg_log(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -131,10 +148,22 @@ void reg_log(struct reg_client *c, const char *fmt, ...) __attribute__((format(p
  * from cache or by fetching a token when the host's challenge is known;
  * NULL when none is known yet.  Caller frees. */
 char *reg_auth_header(struct reg_repo *repo, oci_error *err);
-/* React to a 401: record the challenge(s), fetch credentials/token.
- * Returns 1 when a retry may succeed, 0 when not, -1 on error. */
-int reg_auth_challenge(struct reg_repo *repo, const char *www_authenticate, oci_error *err);
+/* React to a 401 (sent_auth: the request carried an Authorization): record
+ * the challenge(s), fetch credentials/token.  Returns 1 when a retry may
+ * succeed, 0 when not, -1 on error. */
+int reg_auth_challenge(struct reg_repo *repo, const char *www_authenticate, bool sent_auth,
+                       oci_error *err);
 void reg_auth_free_all(struct reg_client *c);
+
+/* Scope sets: space-separated "type:name:action,…".  The union merges the
+ * actions per resource (sorted; caller frees); cover: every action of
+ * `want` is in `have`. */
+char *reg_scopes_union(const char *a, const char *b);
+bool reg_scopes_cover(const char *have, const char *want);
+/* Ask for `scopes` whole whenever a subset of it is needed on hs's host
+ * (so one token serves a copy's source, target and mounts).  Call with
+ * c->lock held. */
+void reg_auth_hint_locked(struct reg_host *hs, const char *scopes);
 
 struct reg_challenge {
 	char *scheme; /* "bearer", "basic" (lowercased) */

@@ -13,10 +13,15 @@
 #            stop_registry NAME
 #            seed FIXTURE HOST:PORT/REPO:TAG [v2s2]   push a fixture with skopeo
 #            count_requests LOG METHOD PATH_RE [STATUS_RE]  requests in an access log (Python re, whole match)
-#            log_clear NAME           empty a registry's access log
+#            log_clear NAME           empty a registry's access log (start-up probes
+#                                     and seeding leave lines in it)
 # Fixtures:  $FIXTURES (built on first use by tests/fixtures/mkfixtures.py),
-#            $FIXTURES/counts.json has their exact digests and layer statistics.
+#            $FIXTURES/counts.json has their exact digests and layer statistics;
+#            counts FIXTURE JQ_PATH reads it (counts julia-x86_64 .total.files),
+#            fixture_tag FIXTURE prints the tag a layout carries.
 #
+# check/run execute CMD in a subshell: use them for commands and seed, never for
+# start_registry or spawn. Do not `set -e` in tests: failing checks must go on.
 # Everything started here is killed, and $TEST_TMP removed, when the test exits
 # (set KEEP_TMP=1 to keep it for debugging).
 
@@ -433,3 +438,15 @@ counts()
 }
 
 ensure_fixtures
+
+# CCREG_WRAPPER: run every "$CCREG" under a command, e.g.
+#   CCREG_WRAPPER="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+# (scripts/test --valgrind).  CCREG then points at a generated script, so
+# tests need no change.
+if [ -n "${CCREG_WRAPPER:-}" ] && [ -z "${CCREG_REAL:-}" ]; then
+	CCREG_REAL=$CCREG
+	CCREG=$TEST_TMP/ccreg-wrapped
+	printf '#!/bin/sh\nexec %s %q "$@"\n' "$CCREG_WRAPPER" "$CCREG_REAL" >"$CCREG"
+	chmod +x "$CCREG"
+	export CCREG CCREG_REAL
+fi

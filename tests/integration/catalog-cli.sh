@@ -1,6 +1,6 @@
 #!/bin/bash
 # `ccreg catalog` against the contract: stdout, exit codes, edits in place.
-# Needs no registry: mark-tested is exercised with --no-verify only.
+# Needs no registry: mark-tested's check is exercised in verify.sh.
 . "$(dirname "$0")/../lib.sh"
 
 cp "$SRCDIR/images.json" "$TEST_TMP/images.json"
@@ -48,10 +48,34 @@ is "$OUT" "1.11.1" "tag after add-version"
 is "$(jq -c '.julia.versions[-1]' images.json)" \
 	'{"label":"1.11.1","version":"1.11.1","tag":"1.11.1","tested":false}' "appended untested"
 check_exit 2 "duplicate tag refused" "$CCREG" catalog add-version julia 1.11.1
-check_exit 2 "mark-tested without --no-verify refused" "$CCREG" catalog mark-tested julia 1.11.1
-like "$ERR" 'pass --no-verify' "and says what to do"
+cp images.json before-mark.json
+check_exit 3 "mark-tested verifies first: unreachable registry refused" \
+	"$CCREG" --registry "127.0.0.1:$(free_port)" catalog mark-tested julia 1.11.1
+like "$ERR" 'not marked tested' "and says so"
+check "a refused mark-tested leaves the file alone" cmp before-mark.json images.json
 check "mark-tested --no-verify" "$CCREG" catalog mark-tested julia 1.11.1 --no-verify
 is "$(jq '.julia.versions[-1].tested' images.json)" true "marked tested"
 is "$(ls -A | grep -c '\.tmp\.')" 0 "no temporary file left"
+
+# The reference catalog: for every entry with versions, `catalog tag` and
+# `catalog version` print what get-tag.js and get-version.js printed (tag of
+# the last version; its version ?? tag), and lint finds nothing.
+ref=$SRCDIR/../shared/reference/cocalc-images.json
+if [ -r "$ref" ]; then
+	want=$(jq -r 'to_entries[] | select((.value.versions // []) | length > 0)
+		| "\(.key) \(.value.versions[-1].tag) \(.value.versions[-1].version // .value.versions[-1].tag)"' "$ref")
+	got=$(jq -r 'to_entries[] | select((.value.versions // []) | length > 0) | .key' "$ref" |
+		while read -r key; do
+			echo "$key $("$CCREG" -C "$ref" catalog tag "$key") $("$CCREG" -C "$ref" catalog version "$key")"
+		done)
+	is "$(wc -l <<<"$got")" 25 "reference: 25 entries with versions"
+	is "$got" "$want" "reference: catalog tag and version match get-tag.js / get-version.js for each"
+	check "reference catalog lints clean" "$CCREG" -C "$ref" catalog lint
+	check "reference: catalog list" "$CCREG" -C "$ref" catalog list
+	like "$OUT" $'\ncocalc-docker +sagemathinc/cocalc-docker +x86_64,arm64 +- +no versions, disabled' \
+		"an entry without versions, disabled"
+else
+	skip "reference catalog" "$ref not present"
+fi
 
 done_testing

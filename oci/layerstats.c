@@ -1,0 +1,707 @@
+/* oci/layerstats.c: see layerstats.h.
+ *
+ * A pipeline of up to three threads joined by bounded rings:
+ *
+ *   caller: oci_layer_feed ──ring `in`──▶ decompressor ──ring `out`──▶ tar stage
+ *
+ * The decompressor inflates (ISA-L or zlib) straight into free space of
+ * `out`, or for zstd copies what a libarchive raw-format reader with the
+ * zstd filter produces.  The tar stage hashes every uncompressed byte as it
+ * hands it to libarchive (its read callback lends spans of the ring, no
+ * copy) and counts the entries.  An uncompressed layer has no decompressor:
+ * the tar stage reads `in` directly.  Splitting decompression from hashing
+ * lets a layer use two cores, the network thread being the third stage.
+ */
+#include "oci/layerstats.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/types.h>
+#include <zlib.h>
+
+#include "config.h"
+#include "oci/cleanup.h"
+
+#if CCREG_HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
+
+#define RING_SIZE (4u << 20)
+/* A waiting side is woken only once this much is there for it, so threads
+ * do not ping-pong on every small network chunk. */
+#define WAKE_BYTES (512u << 10)
+
+/* --- rings ---------------------------------------------------------------------- */
+
+/* One writer, one reader.  The reader borrows a contiguous span with
+ * ring_peek (given back at its next peek); the writer copies in
+ * (ring_write) or borrows free space (ring_reserve, then ring_commit). */
+struct ring {
+	pthread_mutex_t mu;
+	pthread_cond_t can_read, can_write;
+	unsigned char *buf;
+	size_t head, len; /* readable bytes: [head, head+len) mod RING_SIZE */
+	size_t held;      /* of those, lent to the reader */
+	bool closed;      /* the writer is done */
+	bool failed;      /* the reader gave up: writes are dropped */
+	bool stop;        /* everyone quits */
+	bool reader_waits, writer_waits;
+};
+
+static void ring_init(struct ring *r)
+{
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->can_read, NULL);
+	pthread_cond_init(&r->can_write, NULL);
+	r->buf = oci_xmalloc(RING_SIZE);
+}
+
+static void ring_release(struct ring *r)
+{
+	pthread_cond_destroy(&r->can_read);
+	pthread_cond_destroy(&r->can_write);
+	pthread_mutex_destroy(&r->mu);
+	free(r->buf);
+}
+
+/* Sets one of the flags and wakes both sides. */
+static void ring_flag(struct ring *r, bool *flag)
+{
+	pthread_mutex_lock(&r->mu);
+	*flag = true;
+	pthread_cond_broadcast(&r->can_read);
+	pthread_cond_broadcast(&r->can_write);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* The next contiguous readable span, lent until the next call; 0 at the
+ * end (closed, failed or stopped). */
+static size_t ring_peek(struct ring *r, const unsigned char **p)
+{
+	pthread_mutex_lock(&r->mu);
+	if (r->held) {
+		r->head = (r->head + r->held) % RING_SIZE;
+		r->len -= r->held;
+		r->held = 0;
+		if (r->writer_waits && RING_SIZE - r->len >= WAKE_BYTES)
+			pthread_cond_signal(&r->can_write);
+	}
+	while (!r->len && !r->closed && !r->stop && !r->failed) {
+		if (r->writer_waits)
+			pthread_cond_signal(&r->can_write);
+		r->reader_waits = true;
+		pthread_cond_wait(&r->can_read, &r->mu);
+		r->reader_waits = false;
+	}
+	size_t n = r->stop || r->failed ? 0 : r->len;
+	if (n > RING_SIZE - r->head)
+		n = RING_SIZE - r->head;
+	r->held = n;
+	*p = r->buf + r->head;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+/* Before the first peek: wait for `want` bytes (fewer at the end) and
+ * return how many there are at r->buf. */
+static size_t ring_first(struct ring *r, size_t want)
+{
+	pthread_mutex_lock(&r->mu);
+	while (r->len < want && !r->closed && !r->stop) {
+		r->reader_waits = true;
+		pthread_cond_wait(&r->can_read, &r->mu);
+		r->reader_waits = false;
+	}
+	size_t n = r->len < want ? r->len : want;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+/* Free contiguous space for the writer (waits for WAKE_BYTES of it, or
+ * less at the ring's end); 0 when the reader failed or all must stop. */
+static size_t ring_reserve(struct ring *r, unsigned char **p)
+{
+	pthread_mutex_lock(&r->mu);
+	while (RING_SIZE - r->len < WAKE_BYTES && !r->failed && !r->stop) {
+		if (r->reader_waits)
+			pthread_cond_signal(&r->can_read);
+		r->writer_waits = true;
+		pthread_cond_wait(&r->can_write, &r->mu);
+		r->writer_waits = false;
+	}
+	size_t tail = (r->head + r->len) % RING_SIZE;
+	size_t n = r->failed || r->stop ? 0 : RING_SIZE - r->len;
+	if (n > RING_SIZE - tail)
+		n = RING_SIZE - tail;
+	*p = r->buf + tail;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+static void ring_commit(struct ring *r, size_t n)
+{
+	pthread_mutex_lock(&r->mu);
+	r->len += n;
+	if (r->reader_waits && r->len >= WAKE_BYTES)
+		pthread_cond_signal(&r->can_read);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* Copy in, waiting for room; dropped once the reader failed. */
+static void ring_write(struct ring *r, const void *p, size_t n)
+{
+	const unsigned char *s = p;
+	pthread_mutex_lock(&r->mu);
+	while (n && !r->failed && !r->stop) {
+		while (r->len == RING_SIZE && !r->failed && !r->stop) {
+			if (r->reader_waits)
+				pthread_cond_signal(&r->can_read);
+			r->writer_waits = true;
+			pthread_cond_wait(&r->can_write, &r->mu);
+			r->writer_waits = false;
+		}
+		if (r->failed || r->stop)
+			break;
+		size_t tail = (r->head + r->len) % RING_SIZE;
+		size_t k = RING_SIZE - r->len;
+		if (k > RING_SIZE - tail)
+			k = RING_SIZE - tail;
+		if (k > n)
+			k = n;
+		/* the reader only touches [head, head+len): no lock for the copy */
+		pthread_mutex_unlock(&r->mu);
+		memcpy(r->buf + tail, s, k);
+		pthread_mutex_lock(&r->mu);
+		r->len += k;
+		s += k;
+		n -= k;
+		if (r->reader_waits && r->len >= WAKE_BYTES)
+			pthread_cond_signal(&r->can_read);
+	}
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* --- the analyzer ------------------------------------------------------------------ */
+
+enum kind { K_NONE, K_GZIP, K_ZSTD };
+
+struct stage {
+	pthread_t thread;
+	bool started;
+	oci_error err;
+	int rc;
+};
+
+struct oci_layer {
+	char *want_digest, *want_diff_id;
+	oci_hasher *ch; /* compressed bytes, only when want_digest */
+	int64_t compressed;
+	enum oci_compression hint;
+	enum kind kind;
+
+	struct ring in, out;
+	struct stage dec, tar;
+
+	/* decompressor */
+	bool member_end; /* gzip: a member ended; another or the end follows */
+	const unsigned char *inp;
+	size_t in_len;   /* unconsumed input of the span lent by `in` */
+#if CCREG_HAVE_ISAL
+	struct inflate_state *isal;
+#else
+	z_stream z;
+	bool z_init;
+#endif
+	struct archive *zst;
+
+	/* tar stage */
+	struct ring *tar_src; /* `out`, or `in` for an uncompressed layer */
+	oci_hasher *uh;
+	struct oci_layer_stats st;
+};
+
+const char *oci_layer_inflate_backend(void)
+{
+	return CCREG_HAVE_ISAL ? "isa-l" : "zlib";
+}
+
+void oci_stats_add(struct oci_layer_stats *s, const struct oci_layer_stats *a)
+{
+	s->entries += a->entries;
+	s->files += a->files;
+	s->file_bytes += a->file_bytes;
+	s->dirs += a->dirs;
+	s->symlinks += a->symlinks;
+	s->hardlinks += a->hardlinks;
+	s->whiteouts += a->whiteouts;
+	s->opaque_dirs += a->opaque_dirs;
+	s->tar_bytes += a->tar_bytes;
+	s->on_disk_bytes += a->on_disk_bytes;
+	s->compressed_bytes += a->compressed_bytes;
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+} stat_fields[] = {
+#define F(json, field) { json, offsetof(struct oci_layer_stats, field) }
+	F("entries", entries),         F("files", files),
+	F("fileBytes", file_bytes),    F("dirs", dirs),
+	F("symlinks", symlinks),       F("hardlinks", hardlinks),
+	F("whiteouts", whiteouts),     F("opaqueDirs", opaque_dirs),
+	F("tarBytes", tar_bytes),      F("onDiskBytes", on_disk_bytes),
+	F("compressedBytes", compressed_bytes),
+#undef F
+};
+
+void oci_stats_to_json(const struct oci_layer_stats *st, json_t *obj)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(stat_fields); i++) {
+		const int64_t *v = (const int64_t *)((const char *)st + stat_fields[i].off);
+		json_object_set_new(obj, stat_fields[i].name, json_integer(*v));
+	}
+}
+
+int oci_stats_from_json(const json_t *obj, struct oci_layer_stats *st)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(stat_fields); i++) {
+		json_t *v = json_object_get(obj, stat_fields[i].name);
+		if (!json_is_integer(v) || json_integer_value(v) < 0)
+			return -1;
+		*(int64_t *)((char *)st + stat_fields[i].off) = json_integer_value(v);
+	}
+	return 0;
+}
+
+int64_t oci_gzip_isize_estimate(const unsigned char t[4], int64_t compressed)
+{
+	const int64_t wrap = (int64_t)1 << 32, max_ratio = 32;
+	int64_t isize = (int64_t)t[0] | (int64_t)t[1] << 8 | (int64_t)t[2] << 16 |
+	                (int64_t)t[3] << 24;
+	/* incompressible data grows by 5 bytes per 64 KiB, plus header and trailer */
+	int64_t low = compressed - compressed / 8192 - 64;
+	int64_t found = -1;
+	for (int64_t u = isize; u <= compressed * max_ratio; u += wrap) {
+		if (u < low)
+			continue;
+		if (found >= 0)
+			return -1;
+		found = u;
+	}
+	return found;
+}
+
+int oci_layer_feed(void *ud, const void *p, size_t n, oci_error *err)
+{
+	struct oci_layer *l = ud;
+	(void)err;
+	l->compressed += (int64_t)n;
+	if (l->ch)
+		oci_hasher_update(l->ch, p, n);
+	ring_write(&l->in, p, n);
+	return 0;
+}
+
+static int fail(struct stage *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct stage *s, const char *fmt, ...)
+{
+	if (!s->rc) {
+		char msg[512];
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(msg, sizeof msg, fmt, ap);
+		va_end(ap);
+		oci_err(&s->err, OCI_E_REGISTRY, "%s", msg);
+	}
+	s->rc = -1;
+	return -1;
+}
+
+/* --- decompression -------------------------------------------------------------------- */
+
+/* More gzip input in l->inp/in_len; at a member's end zero padding is
+ * skipped and another member must start.  1: input, 0: the end, -1: failure. */
+static int gzip_input(struct oci_layer *l, bool *new_member)
+{
+	*new_member = false;
+	for (;;) {
+		if (!l->in_len) {
+			l->in_len = ring_peek(&l->in, &l->inp);
+			if (!l->in_len) {
+				if (!l->member_end && !l->in.stop && !l->in.failed)
+					return fail(&l->dec, "truncated gzip data");
+				return 0;
+			}
+		}
+		if (!l->member_end)
+			return 1;
+		while (l->in_len && *l->inp == 0) {
+			l->inp++;
+			l->in_len--;
+		}
+		if (!l->in_len)
+			continue;
+		if (*l->inp != 0x1f)
+			return fail(&l->dec, "unexpected data after the gzip stream");
+		l->member_end = false;
+		*new_member = true;
+		return 1;
+	}
+}
+
+#if CCREG_HAVE_ISAL
+static void gunzip(struct oci_layer *l)
+{
+	struct inflate_state *s = l->isal = oci_xmalloc(sizeof *l->isal);
+	isal_inflate_init(s);
+	s->crc_flag = ISAL_GZIP;
+	bool pending = false; /* the output filled up: more may come without input */
+	for (;;) {
+		unsigned char *o;
+		size_t room = ring_reserve(&l->out, &o);
+		if (!room)
+			return;
+		bool fresh = false;
+		int r = pending ? 1 : gzip_input(l, &fresh);
+		if (r <= 0)
+			return;
+		if (fresh) {
+			isal_inflate_reset(s);
+			s->crc_flag = ISAL_GZIP;
+		}
+		s->next_in = (uint8_t *)l->inp;
+		s->avail_in = (uint32_t)l->in_len;
+		s->next_out = o;
+		s->avail_out = (uint32_t)room;
+		r = isal_inflate(s);
+		l->inp = s->next_in;
+		l->in_len = s->avail_in;
+		ring_commit(&l->out, room - s->avail_out);
+		if (r < 0) {
+			fail(&l->dec, "corrupt gzip data (isa-l error %d)", r);
+			return;
+		}
+		if (s->block_state == ISAL_BLOCK_FINISH)
+			l->member_end = true;
+		pending = !s->avail_out && !l->member_end;
+	}
+}
+#else
+static void gunzip(struct oci_layer *l)
+{
+	z_stream *z = &l->z;
+	if (inflateInit2(z, 16 + MAX_WBITS) != Z_OK) {
+		fail(&l->dec, "cannot start zlib");
+		return;
+	}
+	l->z_init = true;
+	bool pending = false; /* the output filled up: more may come without input */
+	for (;;) {
+		unsigned char *o;
+		size_t room = ring_reserve(&l->out, &o);
+		if (!room)
+			return;
+		bool fresh = false;
+		int r = pending ? 1 : gzip_input(l, &fresh);
+		if (r <= 0)
+			return;
+		if (fresh)
+			inflateReset(z);
+		/* spans are at most RING_SIZE: they fit uInt */
+		z->next_in = (Bytef *)l->inp;
+		z->avail_in = (uInt)l->in_len;
+		z->next_out = o;
+		z->avail_out = (uInt)room;
+		r = inflate(z, Z_NO_FLUSH);
+		l->inp = z->next_in;
+		l->in_len = z->avail_in;
+		ring_commit(&l->out, room - z->avail_out);
+		if (r == Z_STREAM_END)
+			l->member_end = true;
+		else if (r != Z_OK && r != Z_BUF_ERROR) {
+			fail(&l->dec, "corrupt gzip data (%s)", z->msg ? z->msg : "zlib error");
+			return;
+		}
+		pending = !z->avail_out && !l->member_end;
+	}
+}
+#endif
+
+static la_ssize_t zst_read(struct archive *a, void *ud, const void **buf)
+{
+	struct oci_layer *l = ud;
+	const unsigned char *p;
+	size_t n = ring_peek(&l->in, &p);
+	(void)a;
+	*buf = p;
+	return (la_ssize_t)n;
+}
+
+static void unzstd(struct oci_layer *l)
+{
+	struct archive *a = l->zst = archive_read_new();
+	struct archive_entry *e;
+	if (archive_read_support_filter_zstd(a) < ARCHIVE_WARN ||
+	    archive_read_support_format_raw(a) != ARCHIVE_OK ||
+	    archive_read_open(a, l, NULL, zst_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(a, &e) != ARCHIVE_OK) {
+		fail(&l->dec, "zstd: %s", archive_error_string(a));
+		return;
+	}
+	for (;;) {
+		const void *p;
+		size_t n;
+		la_int64_t off;
+		int r = archive_read_data_block(a, &p, &n, &off);
+		if (r == ARCHIVE_EOF)
+			return;
+		if (r != ARCHIVE_OK) {
+			fail(&l->dec, "corrupt zstd data (%s)", archive_error_string(a));
+			return;
+		}
+		ring_write(&l->out, p, n);
+		if (l->out.failed || l->out.stop)
+			return;
+	}
+}
+
+static void *dec_main(void *ud)
+{
+	struct oci_layer *l = ud;
+	if (l->kind == K_GZIP)
+		gunzip(l);
+	else
+		unzstd(l);
+	/* whatever happened, nothing more is read from `in` nor written to `out` */
+	ring_flag(&l->in, &l->in.failed);
+	ring_flag(&l->out, &l->out.closed);
+	return NULL;
+}
+
+/* --- the tar ----------------------------------------------------------------------------- */
+
+/* libarchive's read callback: every uncompressed byte passes here once. */
+static la_ssize_t tar_read(struct archive *a, void *ud, const void **buf)
+{
+	struct oci_layer *l = ud;
+	const unsigned char *p;
+	(void)a;
+	size_t n = ring_peek(l->tar_src, &p);
+	*buf = p;
+	if (n) {
+		oci_hasher_update(l->uh, p, n);
+		l->st.tar_bytes += (int64_t)n;
+	}
+	return (la_ssize_t)n;
+}
+
+static void count_entry(struct oci_layer_stats *st, struct archive_entry *e)
+{
+	const char *path = archive_entry_pathname(e);
+	size_t len = path ? strlen(path) : 0;
+	while (len && path[len - 1] == '/')
+		len--;
+	size_t b = len;
+	while (b && path[b - 1] != '/')
+		b--;
+	const char *base = path ? path + b : "";
+	size_t blen = len - b;
+
+	st->entries++;
+	if (blen == 12 && !strncmp(base, ".wh..wh..opq", 12)) {
+		st->opaque_dirs++;
+		return;
+	}
+	if (blen > 4 && !strncmp(base, ".wh.", 4)) {
+		st->whiteouts++;
+		return;
+	}
+	if (archive_entry_hardlink(e)) {
+		st->hardlinks++;
+		return;
+	}
+	switch (archive_entry_filetype(e)) {
+	case AE_IFDIR:
+		st->dirs++;
+		st->on_disk_bytes += OCI_STATS_BLOCK;
+		break;
+	case AE_IFLNK: {
+		const char *t = archive_entry_symlink(e);
+		st->symlinks++;
+		/* ext4 keeps targets under 60 bytes in the inode */
+		if (t && strlen(t) >= 60)
+			st->on_disk_bytes += OCI_STATS_BLOCK;
+		break;
+	}
+	case AE_IFREG: {
+		int64_t size = archive_entry_size(e);
+		st->files++;
+		st->file_bytes += size;
+		st->on_disk_bytes += (size + OCI_STATS_BLOCK - 1) / OCI_STATS_BLOCK * OCI_STATS_BLOCK;
+		break;
+	}
+	default: /* devices, fifos: an inode, no blocks */
+		break;
+	}
+}
+
+static void walk_tar(struct oci_layer *l)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	archive_read_support_format_tar(a);
+	archive_read_support_format_empty(a);
+	if (archive_read_open(a, l, NULL, tar_read, NULL) != ARCHIVE_OK) {
+		fail(&l->tar, "not a tar archive (%s)", archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		int r = archive_read_next_header(a, &e);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN) {
+			fail(&l->tar, "malformed tar (%s)", archive_error_string(a));
+			goto out;
+		}
+		count_entry(&l->st, e);
+	}
+	/* the diff_id covers the whole stream, past the tar's end blocks */
+	const void *p;
+	while (tar_read(a, l, &p) > 0)
+		;
+out:
+	archive_read_free(a);
+}
+
+static void *tar_main(void *ud)
+{
+	struct oci_layer *l = ud;
+	unsigned char magic[4] = { 0 };
+	size_t n = ring_first(&l->in, 4);
+	memcpy(magic, l->in.buf, n);
+	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
+		l->kind = K_GZIP;
+	else if (n == 4 && !memcmp(magic, "\x28\xb5\x2f\xfd", 4))
+		l->kind = K_ZSTD;
+	else
+		l->kind = K_NONE;
+	l->tar_src = &l->in;
+	if (l->kind != K_NONE) {
+		l->tar_src = &l->out;
+		if (pthread_create(&l->dec.thread, NULL, dec_main, l) != 0) {
+			fail(&l->tar, "cannot start a thread");
+			ring_flag(&l->in, &l->in.failed);
+			return NULL;
+		}
+		l->dec.started = true;
+	}
+	walk_tar(l);
+	/* stop whoever writes to us */
+	ring_flag(l->tar_src, &l->tar_src->failed);
+	if (l->tar_src == &l->out)
+		ring_flag(&l->in, &l->in.failed);
+	return NULL;
+}
+
+/* --- lifecycle --------------------------------------------------------------------------- */
+
+struct oci_layer *oci_layer_new(enum oci_compression hint, const char *digest,
+                                const char *diff_id)
+{
+	struct oci_layer *l = oci_xcalloc(1, sizeof *l);
+	l->hint = hint;
+	l->want_digest = oci_xstrdup(digest);
+	l->want_diff_id = oci_xstrdup(diff_id);
+	ring_init(&l->in);
+	ring_init(&l->out);
+	if (digest && !(l->ch = oci_hasher_for(digest)))
+		fail(&l->tar, "unsupported digest algorithm in %s", digest);
+	l->uh = diff_id ? oci_hasher_for(diff_id) : oci_hasher_new("sha256");
+	if (!l->uh) {
+		fail(&l->tar, "unsupported digest algorithm in %s", diff_id);
+		l->uh = oci_hasher_new("sha256");
+	}
+	if (!l->tar.rc && pthread_create(&l->tar.thread, NULL, tar_main, l) != 0)
+		fail(&l->tar, "cannot start a thread");
+	if (l->tar.rc)
+		l->in.failed = true;
+	else
+		l->tar.started = true;
+	return l;
+}
+
+static void join(struct oci_layer *l, bool stop)
+{
+	if (stop) {
+		ring_flag(&l->in, &l->in.stop);
+		ring_flag(&l->out, &l->out.stop);
+	} else {
+		ring_flag(&l->in, &l->in.closed);
+	}
+	if (l->tar.started)
+		pthread_join(l->tar.thread, NULL);
+	if (l->dec.started)
+		pthread_join(l->dec.thread, NULL);
+	l->tar.started = l->dec.started = false;
+}
+
+int oci_layer_finish(struct oci_layer *l, struct oci_layer_stats *out,
+                     char diff_id_out[OCI_DIGEST_MAX], oci_error *err)
+{
+	char dg[OCI_DIGEST_MAX];
+	join(l, false);
+	if (l->ch) {
+		oci_hasher_final(l->ch, dg);
+		oci_hasher_free(l->ch);
+		l->ch = NULL;
+		if (strcmp(dg, l->want_digest) != 0)
+			return oci_err(err, OCI_E_REGISTRY, "%s: digest mismatch: the blob hashes to %s",
+			               l->want_digest, dg);
+	}
+	/* a decompression failure explains the tar stage's */
+	struct stage *failed = l->dec.rc ? &l->dec : l->tar.rc ? &l->tar : NULL;
+	if (failed) {
+		if (err)
+			*err = failed->err;
+		return -1;
+	}
+	oci_hasher_final(l->uh, dg);
+	oci_hasher_free(l->uh);
+	l->uh = NULL;
+	if (l->want_diff_id && strcmp(dg, l->want_diff_id) != 0)
+		return oci_err(err, OCI_E_REGISTRY,
+		               "diff_id mismatch: the uncompressed layer hashes to %s, the config says %s",
+		               dg, l->want_diff_id);
+	if (diff_id_out)
+		memcpy(diff_id_out, dg, OCI_DIGEST_MAX);
+	*out = l->st;
+	out->compressed_bytes = l->compressed;
+	return 0;
+}
+
+void oci_layer_free(struct oci_layer *l)
+{
+	if (!l)
+		return;
+	join(l, true);
+#if CCREG_HAVE_ISAL
+	free(l->isal);
+#else
+	if (l->z_init)
+		inflateEnd(&l->z);
+#endif
+	if (l->zst)
+		archive_read_free(l->zst);
+	oci_hasher_free(l->ch);
+	oci_hasher_free(l->uh);
+	ring_release(&l->in);
+	ring_release(&l->out);
+	free(l->want_digest);
+	free(l->want_diff_id);
+	free(l);
+}

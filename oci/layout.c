@@ -1,0 +1,430 @@
+/* oci/layout.c: reading and writing OCI image layouts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "oci/layout.h"
+#include "oci/mediatype.h"
+
+#define LAYOUT_FILE "oci-layout"
+#define LAYOUT_VERSION "1.0.0"
+#define INDEX_MAX (16 << 20)
+#define OCI_LAYOUT_WRITEBACK (8 << 20)
+
+/* Read a whole (small) file; -1 with errno set. */
+static int slurp(const char *path, size_t max, struct oci_buf *out)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	char buf[65536];
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			return 0;
+		if (out->len + (size_t)r > max) {
+			errno = EFBIG;
+			return -1;
+		}
+		oci_buf_append(out, buf, (size_t)r);
+	}
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const char *s = p;
+	while (n) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void fsync_dir(const char *dir)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		fsync(fd);
+}
+
+/* Write `path` atomically: temp file beside it, fsync, rename. */
+static int write_atomic(const char *dir, const char *name, const void *p, size_t n,
+                        oci_error *err)
+{
+	_cleanup_free_ char *path = oci_xasprintf("%s/%s", dir, name);
+	_cleanup_free_ char *tmp = oci_xasprintf("%s/.%s.tmp-XXXXXX", dir, name);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
+	if (fchmod(fd, 0644) < 0 || write_all(fd, p, n) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(e));
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(e));
+	}
+	fsync_dir(dir);
+	return 0;
+}
+
+/* --- reading ------------------------------------------------------------------ */
+
+static int check_layout_file(const char *dir, bool missing_ok, oci_error *err)
+{
+	_cleanup_free_ char *path = oci_xasprintf("%s/" LAYOUT_FILE, dir);
+	_cleanup_buf_ struct oci_buf b = { 0 };
+	if (slurp(path, 65536, &b) < 0) {
+		if (errno == ENOENT && missing_ok)
+			return 1;
+		return oci_err(err, OCI_E_USAGE, "%s: not an OCI image layout (%s: %s)", dir,
+		               LAYOUT_FILE, strerror(errno));
+	}
+	json_error_t jerr;
+	_cleanup_json_ json_t *j = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
+	const char *v = json_string_value(json_object_get(j, "imageLayoutVersion"));
+	if (!v)
+		return oci_err(err, OCI_E_USAGE, "%s: %s has no imageLayoutVersion", dir, LAYOUT_FILE);
+	if (strncmp(v, "1.", 2) != 0)
+		return oci_err(err, OCI_E_USAGE, "%s: unsupported imageLayoutVersion %s", dir, v);
+	return 0;
+}
+
+int oci_layout_open(struct oci_layout *l, const char *dir, oci_error *err)
+{
+	memset(l, 0, sizeof *l);
+	if (check_layout_file(dir, false, err) < 0)
+		return -1;
+	_cleanup_free_ char *path = oci_xasprintf("%s/index.json", dir);
+	_cleanup_buf_ struct oci_buf b = { 0 };
+	if (slurp(path, INDEX_MAX, &b) < 0)
+		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
+	if (oci_index_parse(&l->index, b.data ? b.data : "", b.len, OCI_MT_OCI_INDEX, err) < 0)
+		return oci_err_wrap(err, "%s", path);
+	l->dir = oci_xstrdup(dir);
+	return 0;
+}
+
+void oci_layout_release(struct oci_layout *l)
+{
+	free(l->dir);
+	oci_index_release(&l->index);
+	memset(l, 0, sizeof *l);
+}
+
+static const char *ref_name(const struct oci_descriptor *d)
+{
+	return d->annotations ? json_string_value(json_object_get(d->annotations, OCI_LAYOUT_REF_NAME))
+	                      : NULL;
+}
+
+const struct oci_descriptor *oci_layout_find(const struct oci_layout *l, const char *name,
+                                             oci_error *err)
+{
+	const struct oci_index *ix = &l->index;
+	if (!name) {
+		if (ix->n_manifests == 1)
+			return &ix->manifests[0];
+		if (ix->n_manifests == 0) {
+			oci_err(err, OCI_E_USAGE, "%s: the layout's index.json lists no image", l->dir);
+			return NULL;
+		}
+	} else {
+		for (size_t i = 0; i < ix->n_manifests; i++) {
+			const char *n = ref_name(&ix->manifests[i]);
+			if (n && strcmp(n, name) == 0)
+				return &ix->manifests[i];
+		}
+	}
+	char names[512] = "";
+	for (size_t i = 0; i < ix->n_manifests; i++) {
+		const char *n = ref_name(&ix->manifests[i]);
+		size_t k = strlen(names);
+		snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", n ? n : "(unnamed)");
+	}
+	if (name)
+		oci_err(err, OCI_E_USAGE, "%s: no image named \"%s\" in the layout (it has: %s)", l->dir,
+		        name, names[0] ? names : "nothing");
+	else
+		oci_err(err, OCI_E_USAGE, "%s: the layout holds %zu images (%s); name one as oci:DIR:NAME",
+		        l->dir, ix->n_manifests, names);
+	return NULL;
+}
+
+char *oci_layout_blob_path(const char *dir, const char *digest)
+{
+	if (oci_digest_validate(digest, NULL) < 0)
+		return NULL;
+	const char *colon = strchr(digest, ':');
+	return oci_xasprintf("%s/blobs/%.*s/%s", dir, (int)(colon - digest), digest, colon + 1);
+}
+
+int oci_layout_blob_open(const struct oci_layout *l, const char *digest, int64_t *size,
+                         oci_error *err)
+{
+	_cleanup_free_ char *path = oci_layout_blob_path(l->dir, digest);
+	if (!path)
+		return oci_err(err, OCI_E_USAGE, "%s: invalid digest %s", l->dir, digest);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return oci_err(err, OCI_E_USAGE, "%s: blob %s: %s", l->dir, digest, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return oci_err(err, OCI_E_USAGE, "%s: blob %s is not a regular file", l->dir, digest);
+	}
+	if (size)
+		*size = st.st_size;
+	return fd;
+}
+
+int oci_layout_blob_read(const struct oci_layout *l, const char *digest, size_t max,
+                         struct oci_buf *out, oci_error *err)
+{
+	_cleanup_free_ char *path = oci_layout_blob_path(l->dir, digest);
+	if (!path)
+		return oci_err(err, OCI_E_USAGE, "%s: invalid digest %s", l->dir, digest);
+	if (slurp(path, max, out) < 0)
+		return oci_err(err, OCI_E_USAGE, "%s: blob %s: %s", l->dir, digest,
+		               errno == EFBIG ? "too large to read into memory" : strerror(errno));
+	if (!oci_digest_matches(digest, out->data ? out->data : "", out->len))
+		return oci_err(err, OCI_E_USAGE, "%s: blob %s: digest mismatch (the file is corrupt)",
+		               l->dir, digest);
+	return 0;
+}
+
+/* --- writing ------------------------------------------------------------------ */
+
+static int mkdir_p(const char *path)
+{
+	_cleanup_free_ char *p = oci_xstrdup(path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int oci_layout_create(const char *dir, oci_error *err)
+{
+	_cleanup_free_ char *blobs = oci_xasprintf("%s/blobs/sha256", dir);
+	if (mkdir_p(blobs) < 0)
+		return oci_err(err, OCI_E_USAGE, "%s: cannot create the layout: %s", dir, strerror(errno));
+	int r = check_layout_file(dir, true, err);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		static const char body[] = "{\"imageLayoutVersion\":\"" LAYOUT_VERSION "\"}";
+		if (write_atomic(dir, LAYOUT_FILE, body, sizeof body - 1, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+bool oci_layout_blob_exists(const char *dir, const char *digest, int64_t size)
+{
+	_cleanup_free_ char *path = oci_layout_blob_path(dir, digest);
+	struct stat st;
+	return path && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (size < 0 || st.st_size == size);
+}
+
+int oci_layout_blob_begin(struct oci_blob_writer *w, const char *dir, const char *digest,
+                          int64_t size, bool verify, oci_error *err)
+{
+	memset(w, 0, sizeof *w);
+	w->fd = -1;
+	if (oci_digest_validate(digest, err) < 0)
+		return -1;
+	w->final = oci_layout_blob_path(dir, digest);
+	const char *colon = strchr(digest, ':');
+	_cleanup_free_ char *algdir = oci_xasprintf("%s/blobs/%.*s", dir, (int)(colon - digest), digest);
+	if (mkdir_p(algdir) < 0) {
+		oci_err(err, OCI_E_USAGE, "%s: %s", algdir, strerror(errno));
+		goto fail;
+	}
+	w->tmp = oci_xasprintf("%s/.%s.tmp-XXXXXX", algdir, colon + 1);
+	w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd < 0) {
+		oci_err(err, OCI_E_USAGE, "%s: %s", w->tmp, strerror(errno));
+		goto fail;
+	}
+	fchmod(w->fd, 0644);
+	snprintf(w->digest, sizeof w->digest, "%s", digest);
+	w->size = size;
+	if (verify)
+		w->h = oci_hasher_for(digest);
+	return 0;
+fail:
+	free(w->final);
+	free(w->tmp);
+	memset(w, 0, sizeof *w);
+	w->fd = -1;
+	return -1;
+}
+
+int oci_layout_blob_write(struct oci_blob_writer *w, const void *p, size_t n, oci_error *err)
+{
+	if (w->size >= 0 && w->n + (int64_t)n > w->size)
+		return oci_err(err, OCI_E_REGISTRY, "blob %s is larger than %lld bytes", w->digest,
+		               (long long)w->size);
+	if (write_all(w->fd, p, n) < 0)
+		return oci_err(err, OCI_E_USAGE, "%s: %s", w->tmp, strerror(errno));
+	if (w->h)
+		oci_hasher_update(w->h, p, n);
+	w->n += (int64_t)n;
+	/* start writeback as we go, so the fsync at commit has little left */
+	if (w->n - w->flushed >= OCI_LAYOUT_WRITEBACK) {
+		sync_file_range(w->fd, w->flushed, w->n - w->flushed, SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->n;
+	}
+	return 0;
+}
+
+void oci_layout_blob_abort(struct oci_blob_writer *w)
+{
+	if (w->fd >= 0)
+		close(w->fd);
+	if (w->tmp)
+		unlink(w->tmp);
+	free(w->tmp);
+	free(w->final);
+	oci_hasher_free(w->h);
+	memset(w, 0, sizeof *w);
+	w->fd = -1;
+}
+
+int oci_layout_blob_commit(struct oci_blob_writer *w, oci_error *err)
+{
+	if (w->h) {
+		char dg[OCI_DIGEST_MAX];
+		oci_hasher_final(w->h, dg);
+		if (strcmp(dg, w->digest) != 0) {
+			oci_err(err, OCI_E_REGISTRY, "blob %s: digest mismatch: the content hashes to %s",
+			        w->digest, dg);
+			goto fail;
+		}
+	}
+	if (w->size >= 0 && w->n != w->size) {
+		oci_err(err, OCI_E_REGISTRY, "blob %s: size mismatch: got %lld bytes, expected %lld",
+		        w->digest, (long long)w->n, (long long)w->size);
+		goto fail;
+	}
+	if (fsync(w->fd) < 0 || close(w->fd) < 0) {
+		w->fd = -1;
+		oci_err(err, OCI_E_USAGE, "%s: %s", w->tmp, strerror(errno));
+		goto fail;
+	}
+	w->fd = -1;
+	if (rename(w->tmp, w->final) < 0) {
+		oci_err(err, OCI_E_USAGE, "%s: %s", w->final, strerror(errno));
+		goto fail;
+	}
+	free(w->tmp);
+	w->tmp = NULL;
+	oci_layout_blob_abort(w);
+	return 0;
+fail:
+	oci_layout_blob_abort(w);
+	return -1;
+}
+
+int oci_layout_blob_put(const char *dir, const char *digest, const void *p, size_t n,
+                        oci_error *err)
+{
+	struct oci_blob_writer w;
+	if (oci_layout_blob_begin(&w, dir, digest, (int64_t)n, true, err) < 0)
+		return -1;
+	if (oci_layout_blob_write(&w, p, n, err) < 0) {
+		oci_layout_blob_abort(&w);
+		return -1;
+	}
+	return oci_layout_blob_commit(&w, err);
+}
+
+int oci_layout_set_ref(const char *dir, const char *name, const struct oci_descriptor *d,
+                       oci_error *err)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
+		return oci_err(err, OCI_E_USAGE, "%s: %s", dir, strerror(errno));
+
+	_cleanup_free_ char *path = oci_xasprintf("%s/index.json", dir);
+	_cleanup_buf_ struct oci_buf b = { 0 };
+	_cleanup_json_ json_t *root = NULL;
+	if (slurp(path, INDEX_MAX, &b) == 0) {
+		json_error_t jerr;
+		root = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
+		if (!json_is_object(root) || !json_is_array(json_object_get(root, "manifests")))
+			return oci_err(err, OCI_E_USAGE, "%s: not a valid index (%s)", path, jerr.text);
+	} else if (errno == ENOENT) {
+		root = json_object();
+		json_object_set_new(root, "schemaVersion", json_integer(2));
+		json_object_set_new(root, "mediaType", json_string(OCI_MT_OCI_INDEX));
+		json_object_set_new(root, "manifests", json_array());
+	} else
+		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
+
+	json_t *old = json_object_get(root, "manifests");
+	json_t *arr = json_array();
+	size_t i;
+	json_t *e;
+	json_array_foreach(old, i, e) {
+		const char *n = json_string_value(
+			json_object_get(json_object_get(e, "annotations"), OCI_LAYOUT_REF_NAME));
+		bool same = name ? n && strcmp(n, name) == 0 : n == NULL;
+		if (!same)
+			json_array_append(arr, e);
+	}
+	json_t *nd = oci_descriptor_to_json(d);
+	if (name) {
+		/* a copy: nd shares d's annotations object */
+		json_t *ann = json_is_object(json_object_get(nd, "annotations"))
+		                      ? json_deep_copy(json_object_get(nd, "annotations"))
+		                      : json_object();
+		json_object_set_new(nd, "annotations", ann);
+		json_object_set_new(ann, OCI_LAYOUT_REF_NAME, json_string(name));
+	}
+	json_array_append_new(arr, nd);
+	json_object_set_new(root, "manifests", arr);
+
+	_cleanup_free_ char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (!s)
+		abort();
+	return write_atomic(dir, "index.json", s, strlen(s), err);
+}
+
+int oci_layout_parse_spec(const char *spec, char **dir, char **name, oci_error *err)
+{
+	const char *colon = strchr(spec, ':');
+	size_t dl = colon ? (size_t)(colon - spec) : strlen(spec);
+	if (dl == 0)
+		return oci_err(err, OCI_E_USAGE, "oci:%s: no directory given", spec);
+	if (colon && !colon[1])
+		return oci_err(err, OCI_E_USAGE, "oci:%s: empty image name", spec);
+	*dir = oci_xstrndup(spec, dl);
+	*name = colon ? oci_xstrdup(colon + 1) : NULL;
+	return 0;
+}

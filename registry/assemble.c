@@ -1,0 +1,410 @@
+/* registry/assemble.c: resolve sources → plan → blobs, children, index. */
+#include <string.h>
+
+#include "oci/cleanup.h"
+#include "oci/mediatype.h"
+#include "registry/assemble.h"
+#include "registry/image.h"
+#include "registry/parallel.h"
+#include "registry/transfer.h"
+
+/* What one source contributed, filled by a resolve job. */
+struct resolved {
+	struct reg_asm_child *children;
+	size_t n, n_images;
+};
+
+struct resolve_ctx {
+	const struct reg_asm_options *o;
+	struct reg_asm_plan *plan;
+	struct oci_ref *refs;
+	char **names;
+	struct resolved *res;
+};
+
+static struct reg_asm_child *new_child(struct resolved *r, struct resolve_ctx *x, size_t src)
+{
+	r->children = oci_xrealloc(r->children, (r->n + 1) * sizeof *r->children);
+	struct reg_asm_child *ch = &r->children[r->n++];
+	memset(ch, 0, sizeof *ch);
+	ch->source = src;
+	ch->source_ref = oci_xstrdup(x->names[src]);
+	ch->repo = x->plan->source_repos[src];
+	return ch;
+}
+
+static void child_release(struct reg_asm_child *ch)
+{
+	free(ch->source_ref);
+	reg_manifest_release(&ch->raw);
+	oci_manifest_release(&ch->m);
+	oci_descriptor_release(&ch->desc);
+	free(ch->platform);
+	memset(ch, 0, sizeof *ch);
+}
+
+/* Parse ch->raw as an image manifest. */
+static int parse_child(struct reg_asm_child *ch, oci_error *err)
+{
+	_cleanup_free_ char *mt = NULL;
+	enum oci_doc_kind k = oci_doc_kind(ch->raw.data, ch->raw.len, ch->raw.media_type, &mt, err);
+	if (k == OCI_DOC_UNKNOWN)
+		return -1;
+	if (k != OCI_DOC_MANIFEST)
+		return oci_err(err, OCI_E_USAGE, "%s is an index inside an index (not supported)",
+		               ch->raw.digest);
+	return oci_manifest_parse(&ch->m, ch->raw.data, ch->raw.len, mt, err);
+}
+
+/* An image child: its platform from the config, checked against `want`. */
+static int image_child(struct reg_asm_child *ch, const struct oci_platform *want,
+                       oci_error *err)
+{
+	struct oci_config cfg = { 0 };
+	if (parse_child(ch, err) < 0 || reg_config_get(ch->repo, &ch->m.config, &cfg, NULL, err) < 0)
+		goto fail;
+	oci_platform_normalize(&cfg.platform);
+	ch->platform = oci_platform_string(&cfg.platform);
+	if (want && !oci_platform_match(want, &cfg.platform)) {
+		_cleanup_free_ char *w = oci_platform_string(want);
+		oci_err(err, OCI_E_USAGE, "config says %s, expected %s", ch->platform, w);
+		goto fail;
+	}
+	ch->desc.media_type = oci_xstrdup(ch->m.media_type);
+	ch->desc.digest = oci_xstrdup(ch->raw.digest);
+	ch->desc.size = (int64_t)ch->raw.len;
+	ch->desc.platform = oci_xcalloc(1, sizeof *ch->desc.platform);
+	oci_platform_copy(ch->desc.platform, &cfg.platform);
+	oci_config_release(&cfg);
+	return 0;
+fail:
+	oci_config_release(&cfg);
+	return -1;
+}
+
+static int resolve_index(struct resolve_ctx *x, size_t i, struct reg_manifest *top,
+                         const char *mt, oci_error *err)
+{
+	const struct reg_asm_source *s = &x->o->sources[i];
+	struct resolved *r = &x->res[i];
+	struct oci_index ix = { 0 };
+	int rc = -1;
+	if (oci_index_parse(&ix, top->data, top->len, mt, err) < 0)
+		return -1;
+
+	/* which entries are images to take */
+	bool *take = oci_xcalloc(ix.n_manifests ? ix.n_manifests : 1, sizeof *take);
+	if (s->want) {
+		int sel = reg_index_select(&ix, s->want, err);
+		if (sel < 0) {
+			if (err)
+				err->code = OCI_E_USAGE;
+			goto out;
+		}
+		take[sel] = true;
+	} else {
+		for (size_t k = 0; k < ix.n_manifests; k++)
+			take[k] = !oci_descriptor_attests(&ix.manifests[k]) &&
+			          oci_mt_is_manifest(ix.manifests[k].media_type);
+	}
+	for (size_t k = 0; k < ix.n_manifests; k++) {
+		if (!take[k])
+			continue;
+		struct reg_asm_child *ch = new_child(r, x, i);
+		if (reg_manifest_get(ch->repo, ix.manifests[k].digest, &ch->raw, err) < 0 ||
+		    image_child(ch, s->want, err) < 0)
+			goto out;
+		r->n_images++;
+	}
+	if (!r->n_images) {
+		oci_err(err, OCI_E_USAGE, "the index holds no image manifest");
+		goto out;
+	}
+	if (x->o->no_attestations) {
+		rc = 0;
+		goto out;
+	}
+	size_t n_img = r->n;
+	for (size_t k = 0; k < ix.n_manifests; k++) {
+		const char *att = oci_descriptor_attests(&ix.manifests[k]);
+		bool ours = false;
+		for (size_t j = 0; att && j < n_img; j++)
+			ours = ours || !strcmp(att, r->children[j].raw.digest);
+		if (!ours)
+			continue;
+		struct reg_asm_child *ch = new_child(r, x, i);
+		if (reg_manifest_get(ch->repo, ix.manifests[k].digest, &ch->raw, err) < 0 ||
+		    parse_child(ch, err) < 0)
+			goto out;
+		oci_descriptor_copy(&ch->desc, &ix.manifests[k]);
+		ch->attests = oci_descriptor_attests(&ch->desc);
+		ch->platform = ch->desc.platform ? oci_platform_string(ch->desc.platform)
+		                                 : oci_xstrdup("unknown/unknown");
+	}
+	rc = 0;
+out:
+	free(take);
+	oci_index_release(&ix);
+	return rc;
+}
+
+static int resolve_job(size_t i, void *ud, oci_error *err)
+{
+	struct resolve_ctx *x = ud;
+	struct reg_manifest top = { 0 };
+	_cleanup_free_ char *mt = NULL;
+	int rc = -1;
+	if (reg_manifest_get(x->plan->source_repos[i], oci_ref_reference(&x->refs[i]), &top,
+	                     err) < 0)
+		goto out;
+	enum oci_doc_kind k = oci_doc_kind(top.data, top.len, top.media_type, &mt, err);
+	if (k == OCI_DOC_INDEX) {
+		rc = resolve_index(x, i, &top, mt, err);
+	} else if (k == OCI_DOC_MANIFEST) {
+		struct reg_asm_child *ch = new_child(&x->res[i], x, i);
+		ch->raw = top;
+		memset(&top, 0, sizeof top);
+		rc = image_child(ch, x->o->sources[i].want, err);
+		if (rc == 0)
+			x->res[i].n_images = 1;
+	}
+out:
+	/* the registry's own errors already name the reference */
+	if (rc < 0 && err && err->http_status == 0)
+		oci_err_wrap(err, "%s", x->names[i]);
+	reg_manifest_release(&top);
+	return rc;
+}
+
+static void add_blob(struct reg_asm_plan *p, const struct oci_descriptor *d, struct reg_repo *repo)
+{
+	if (oci_mt_is_foreign(d->media_type))
+		return; /* lives elsewhere (urls); registries do not hold it */
+	for (size_t i = 0; i < p->n_blobs; i++)
+		if (!strcmp(p->blobs[i].d.digest, d->digest))
+			return;
+	p->blobs = oci_xrealloc(p->blobs, (p->n_blobs + 1) * sizeof *p->blobs);
+	struct reg_asm_blob *b = &p->blobs[p->n_blobs++];
+	memset(b, 0, sizeof *b);
+	oci_descriptor_copy(&b->d, d);
+	b->repo = repo;
+	p->blob_bytes += d->size;
+}
+
+static int check_options(const struct reg_asm_options *o, oci_error *err)
+{
+	if (!o->n_sources)
+		return oci_err(err, OCI_E_USAGE, "no source to assemble");
+	if (o->format == REG_ASM_DOCKER && o->annotations && json_object_size(o->annotations))
+		return oci_err(err, OCI_E_USAGE,
+		               "a Docker manifest list has no annotations (use --format oci)");
+	for (size_t i = 0; o->also_tags && o->also_tags[i]; i++)
+		if (!oci_tag_valid(o->also_tags[i]))
+			return oci_err(err, OCI_E_USAGE, "invalid tag \"%s\"", o->also_tags[i]);
+	return 0;
+}
+
+static void add_tag(struct reg_asm_plan *p, const char *tag)
+{
+	for (size_t i = 0; i < p->n_tags; i++)
+		if (!strcmp(p->tags[i].tag, tag))
+			return;
+	p->tags = oci_xrealloc(p->tags, (p->n_tags + 1) * sizeof *p->tags);
+	p->tags[p->n_tags].tag = oci_xstrdup(tag);
+	p->tags[p->n_tags++].current = false;
+}
+
+/* Merge the per-source results: images in source order, then attestations. */
+static int merge(struct reg_asm_plan *p, struct resolved *res, size_t n_src, oci_error *err)
+{
+	size_t total = 0;
+	for (size_t i = 0; i < n_src; i++)
+		total += res[i].n;
+	p->children = oci_xcalloc(total ? total : 1, sizeof *p->children);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < n_src; i++)
+			for (size_t k = 0; k < res[i].n; k++) {
+				struct reg_asm_child *ch = &res[i].children[k];
+				if ((pass == 0) != (ch->attests == NULL))
+					continue;
+				p->children[p->n_children++] = *ch;
+				memset(ch, 0, sizeof *ch);
+				if (pass == 0)
+					p->n_images++;
+			}
+	for (size_t a = 0; a < p->n_images; a++)
+		for (size_t b = a + 1; b < p->n_images; b++)
+			if (oci_platform_equal(p->children[a].desc.platform,
+			                       p->children[b].desc.platform))
+				return oci_err(err, OCI_E_USAGE, "%s and %s are both %s",
+				               p->children[a].source_ref, p->children[b].source_ref,
+				               p->children[a].platform);
+	return 0;
+}
+
+static void build_index(struct reg_asm_plan *p, const struct reg_asm_options *o)
+{
+	bool all_docker = true;
+	for (size_t i = 0; i < p->n_children; i++)
+		all_docker = all_docker &&
+		             !strcmp(p->children[i].desc.media_type, OCI_MT_DOCKER_MANIFEST);
+	bool annotated = o->annotations && json_object_size(o->annotations);
+	bool docker = o->format == REG_ASM_DOCKER ||
+	              (o->format == REG_ASM_AUTO && all_docker && !annotated);
+	p->index.media_type = oci_xstrdup(docker ? OCI_MT_DOCKER_LIST : OCI_MT_OCI_INDEX);
+	for (size_t i = 0; i < p->n_children; i++)
+		oci_index_add(&p->index, &p->children[i].desc);
+	if (annotated)
+		p->index.annotations = json_incref(o->annotations);
+	p->index_bytes = oci_index_serialize(&p->index, &p->index_len);
+	oci_digest_buf("sha256", p->index_bytes, p->index_len, p->index_digest);
+}
+
+int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
+                 struct reg_asm_plan *p, oci_error *err)
+{
+	memset(p, 0, sizeof *p);
+	p->jobs = o->jobs > 0 ? o->jobs : 1;
+	if (check_options(o, err) < 0)
+		return -1;
+	if (oci_ref_parse(&p->target, o->target, err) < 0)
+		return oci_err_wrap(err, "target");
+	if (p->target.digest || !p->target.tag) {
+		oci_err(err, OCI_E_USAGE, "target %s: needs a tag, not a digest", o->target);
+		goto fail;
+	}
+	p->target_name = oci_ref_name(&p->target);
+
+	size_t n = o->n_sources;
+	struct oci_ref *refs = oci_xcalloc(n, sizeof *refs);
+	char **names = oci_xcalloc(n, sizeof *names);
+	struct resolved *res = oci_xcalloc(n, sizeof *res);
+	p->source_repos = oci_xcalloc(n, sizeof *p->source_repos);
+	p->n_source_repos = n;
+	p->target_repo = reg_repo_new(c, &p->target, true);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		if (oci_ref_parse(&refs[i], o->sources[i].ref, err) < 0) {
+			rc = -1;
+			break;
+		}
+		names[i] = oci_ref_string(&refs[i]);
+		p->source_repos[i] = reg_repo_new(c, &refs[i], false);
+		if (reg_repo_same_registry(p->source_repos[i], p->target_repo) &&
+		    strcmp(refs[i].path, p->target.path) != 0)
+			reg_repo_add_pull_scope(p->target_repo, refs[i].path);
+	}
+	if (rc == 0) {
+		struct resolve_ctx x = { o, p, refs, names, res };
+		rc = reg_parallel(n, p->jobs, resolve_job, &x, err);
+	}
+	if (rc == 0)
+		rc = merge(p, res, n, err);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t k = 0; k < res[i].n; k++)
+			child_release(&res[i].children[k]);
+		free(res[i].children);
+		oci_ref_release(&refs[i]);
+		free(names[i]);
+	}
+	free(res);
+	free(refs);
+	free(names);
+	if (rc < 0)
+		goto fail;
+
+	for (size_t i = 0; i < p->n_children; i++) {
+		struct reg_asm_child *ch = &p->children[i];
+		add_blob(p, &ch->m.config, ch->repo);
+		for (size_t k = 0; k < ch->m.n_layers; k++)
+			add_blob(p, &ch->m.layers[k], ch->repo);
+	}
+	build_index(p, o);
+
+	add_tag(p, p->target.tag);
+	for (size_t i = 0; o->also_tags && o->also_tags[i]; i++)
+		add_tag(p, o->also_tags[i]);
+	p->up_to_date = true;
+	for (size_t i = 0; i < p->n_tags; i++) {
+		_cleanup_free_ char *d = NULL;
+		int h = reg_manifest_head(p->target_repo, p->tags[i].tag, &d, NULL, NULL, err);
+		if (h < 0)
+			goto fail;
+		if (h == 1 && !d) {
+			/* no Docker-Content-Digest on HEAD: hash what GET serves */
+			struct reg_manifest cur = { 0 };
+			if (reg_manifest_get(p->target_repo, p->tags[i].tag, &cur, err) < 0)
+				goto fail;
+			d = TAKE_PTR(cur.digest);
+			reg_manifest_release(&cur);
+		}
+		p->tags[i].current = h == 1 && d && !strcmp(d, p->index_digest);
+		p->up_to_date = p->up_to_date && p->tags[i].current;
+	}
+	return 0;
+fail:
+	reg_asm_plan_release(p);
+	return -1;
+}
+
+static int blob_job(size_t i, void *ud, oci_error *err)
+{
+	struct reg_asm_plan *p = ud;
+	struct reg_asm_blob *b = &p->blobs[i];
+	int how = reg_blob_copy(b->repo, p->target_repo, &b->d, err);
+	if (how < 0)
+		return -1;
+	b->how = how;
+	return 0;
+}
+
+static int child_job(size_t i, void *ud, oci_error *err)
+{
+	struct reg_asm_plan *p = ud;
+	struct reg_asm_child *ch = &p->children[i];
+	return reg_manifest_put(p->target_repo, ch->raw.digest, ch->desc.media_type, ch->raw.data,
+	                        ch->raw.len, err);
+}
+
+int reg_asm_execute(struct reg_asm_plan *p, oci_error *err)
+{
+	if (p->up_to_date)
+		return 0;
+	/* the tag holding the index means its children are there already */
+	if (!p->tags[0].current) {
+		if (reg_parallel(p->n_blobs, p->jobs, blob_job, p, err) < 0 ||
+		    reg_parallel(p->n_children, p->jobs, child_job, p, err) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < p->n_tags; i++) {
+		if (p->tags[i].current)
+			continue;
+		if (reg_manifest_put(p->target_repo, p->tags[i].tag, p->index.media_type,
+		                     p->index_bytes, p->index_len, err) < 0)
+			return -1;
+		p->tags[i].current = true;
+	}
+	return 0;
+}
+
+void reg_asm_plan_release(struct reg_asm_plan *p)
+{
+	oci_ref_release(&p->target);
+	free(p->target_name);
+	for (size_t i = 0; i < p->n_children; i++)
+		child_release(&p->children[i]);
+	free(p->children);
+	for (size_t i = 0; i < p->n_blobs; i++)
+		oci_descriptor_release(&p->blobs[i].d);
+	free(p->blobs);
+	oci_index_release(&p->index);
+	free(p->index_bytes);
+	for (size_t i = 0; i < p->n_tags; i++)
+		free(p->tags[i].tag);
+	free(p->tags);
+	reg_repo_free(p->target_repo);
+	for (size_t i = 0; i < p->n_source_repos; i++)
+		reg_repo_free(p->source_repos[i]);
+	free(p->source_repos);
+	memset(p, 0, sizeof *p);
+}

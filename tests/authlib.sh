@@ -1,0 +1,104 @@
+# tests/authlib.sh: servers for the registry-access tests (source after lib.sh).
+#
+#   wait_http URL [CURL_ARGS...]   until URL answers anything (bounded: 10 s)
+#   make_signing_cert DIR          DIR/key.pem + DIR/cert.pem (RSA, self-signed)
+#   make_test_ca DIR               DIR/ca.pem, DIR/server.{key,pem} for 127.0.0.1
+#                                  signed by the CA
+#   start_tokenserver NAME DIR USERS [REFRESH]
+#                                  tests/tokenserver.py with DIR's key/cert; sets
+#                                  NAME_PORT, NAME_REALM, NAME_SCOPES (request log)
+#   token_auth_yaml FILE REALM DIR ROOT
+#                                  registry config snippet: auth: token, storage ROOT
+#   start_nginx NAME CONF          nginx (as we are) with CONF; logs in TEST_TMP/NAME
+#   secret_leaks FILE SECRET...    prints the secrets FILE contains
+
+wait_http()
+{
+	local url=$1 i code
+	shift
+	for ((i = 0; i < 100; i++)); do
+		code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$@" "$url" 2>/dev/null)
+		[ -n "$code" ] && [ "$code" != 000 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+make_signing_cert()
+{
+	mkdir -p "$1"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ccreg test token signer" \
+		-keyout "$1/key.pem" -out "$1/cert.pem" >/dev/null 2>&1
+}
+
+make_test_ca()
+{
+	local d=$1
+	mkdir -p "$d"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ccreg test CA" \
+		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+		-keyout "$d/ca.key" -out "$d/ca.pem" >/dev/null 2>&1 || return 1
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+		-keyout "$d/server.key" -out "$d/server.csr" >/dev/null 2>&1 || return 1
+	printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+		>"$d/ext.cnf"
+	openssl x509 -req -in "$d/server.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+		-days 2 -extfile "$d/ext.cnf" -out "$d/server.pem" >/dev/null 2>&1
+}
+
+start_tokenserver()
+{
+	local name=$1 dir=$2 users=$3 refresh=${4:-} port extra=() attempt
+	[ -n "$refresh" ] && extra=(--refresh "$refresh")
+	for ((attempt = 0; attempt < 5; attempt++)); do
+		port=$(free_port)
+		: >"$TEST_TMP/$name.scopes"
+		spawn "$name" "$TEST_TMP/$name.log" $PY "$SRCDIR/tests/tokenserver.py" --port "$port" \
+			--key "$dir/key.pem" --cert "$dir/cert.pem" --users "$users" \
+			--issuer ccreg-test-issuer --service ccreg-test --log "$TEST_TMP/$name.scopes" "${extra[@]}"
+		if wait_http "http://127.0.0.1:$port/token?service=ccreg-test"; then
+			printf -v "${name}_PORT" '%s' "$port"
+			printf -v "${name}_REALM" '%s' "http://127.0.0.1:$port/token"
+			printf -v "${name}_SCOPES" '%s' "$TEST_TMP/$name.scopes"
+			: >"$TEST_TMP/$name.scopes"
+			return 0
+		fi
+		stop "$name"
+	done
+	diag "$(tail -n 20 "$TEST_TMP/$name.log")"
+	bail_out "token server $name did not start"
+}
+
+token_auth_yaml()
+{
+	cat >"$1" <<EOF
+storage:
+  filesystem:
+    rootdirectory: $4
+auth:
+  token:
+    realm: $2
+    service: ccreg-test
+    issuer: ccreg-test-issuer
+    rootcertbundle: $3/cert.pem
+EOF
+}
+
+start_nginx()
+{
+	local name=$1 conf=$2
+	command -v nginx >/dev/null || bail_out "nginx is not installed"
+	mkdir -p "$TEST_TMP/$name"
+	spawn "$name" "$TEST_TMP/$name/stderr.log" nginx -e "$TEST_TMP/$name/error.log" \
+		-p "$TEST_TMP/$name" -c "$conf" -g 'daemon off; master_process off;'
+}
+
+secret_leaks()
+{
+	local f=$1 s
+	shift
+	for s in "$@"; do
+		grep -qF -- "$s" "$f" && printf '%s\n' "$s"
+	done
+	return 0
+}
