@@ -1,16 +1,19 @@
 /* oci/layerstats.c: see layerstats.h.
  *
- * A pipeline of up to three threads joined by bounded rings:
+ * Two threads per layer, joined by a bounded ring:
  *
- *   caller: oci_layer_feed ──ring `in`──▶ decompressor ──ring `out`──▶ tar stage
+ *   caller: oci_layer_feed, inflate ──ring `out`──▶ tar stage
  *
- * The decompressor inflates (ISA-L or zlib) straight into free space of
- * `out`, or for zstd copies what a libarchive raw-format reader with the
- * zstd filter produces.  The tar stage hashes every uncompressed byte as it
- * hands it to libarchive (its read callback lends spans of the ring, no
- * copy) and counts the entries.  An uncompressed layer has no decompressor:
- * the tar stage reads `in` directly.  Splitting decompression from hashing
- * lets a layer use two cores, the network thread being the third stage.
+ * The feeding thread (a registry GET's, which also hashes the compressed
+ * bytes) inflates gzip (ISA-L or zlib) straight into free space of `out`;
+ * the tar stage hashes every uncompressed byte as it lends it to libarchive
+ * (its read callback hands out spans of the ring, no copy) and counts the
+ * entries.  That splits the work about evenly over two cores with one
+ * hand-off, which holds up better than three stages when the machine is
+ * busy.  An uncompressed layer is copied into ring `in`, which the tar stage
+ * reads instead; zstd goes through `in` to a third thread running a
+ * libarchive raw-format reader with the zstd filter (libarchive pulls its
+ * input), which writes into `out`.
  */
 #include "oci/layerstats.h"
 
@@ -32,6 +35,7 @@
 #endif
 
 #define RING_SIZE (4u << 20)
+#define STAGE_SIZE (256u << 10)
 /* A waiting side is woken only once this much is there for it, so threads
  * do not ping-pong on every small network chunk. */
 #define WAKE_BYTES (512u << 10)
@@ -103,21 +107,6 @@ static size_t ring_peek(struct ring *r, const unsigned char **p)
 		n = RING_SIZE - r->head;
 	r->held = n;
 	*p = r->buf + r->head;
-	pthread_mutex_unlock(&r->mu);
-	return n;
-}
-
-/* Before the first peek: wait for `want` bytes (fewer at the end) and
- * return how many there are at r->buf. */
-static size_t ring_first(struct ring *r, size_t want)
-{
-	pthread_mutex_lock(&r->mu);
-	while (r->len < want && !r->closed && !r->stop) {
-		r->reader_waits = true;
-		pthread_cond_wait(&r->can_read, &r->mu);
-		r->reader_waits = false;
-	}
-	size_t n = r->len < want ? r->len : want;
 	pthread_mutex_unlock(&r->mu);
 	return n;
 }
@@ -207,10 +196,19 @@ struct oci_layer {
 	struct ring in, out;
 	struct stage dec, tar;
 
+	/* the stream's first bytes decide the kind; threads start then */
+	unsigned char magic[4];
+	size_t magic_len;
+	bool decided;
+	bool inline_gzip; /* gzip inflates in the feeding thread */
+	unsigned char *stage; /* gzip input gathered from small network chunks */
+	size_t staged;
+
 	/* decompressor */
 	bool member_end; /* gzip: a member ended; another or the end follows */
+	bool pending;    /* gzip: the output filled up; more may come without input */
 	const unsigned char *inp;
-	size_t in_len;   /* unconsumed input of the span lent by `in` */
+	size_t in_len;   /* unconsumed input */
 #if CCREG_HAVE_ISAL
 	struct inflate_state *isal;
 #else
@@ -296,17 +294,6 @@ int64_t oci_gzip_isize_estimate(const unsigned char t[4], int64_t compressed)
 	return found;
 }
 
-int oci_layer_feed(void *ud, const void *p, size_t n, oci_error *err)
-{
-	struct oci_layer *l = ud;
-	(void)err;
-	l->compressed += (int64_t)n;
-	if (l->ch)
-		oci_hasher_update(l->ch, p, n);
-	ring_write(&l->in, p, n);
-	return 0;
-}
-
 static int fail(struct stage *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int fail(struct stage *s, const char *fmt, ...)
 {
@@ -324,113 +311,111 @@ static int fail(struct stage *s, const char *fmt, ...)
 
 /* --- decompression -------------------------------------------------------------------- */
 
-/* More gzip input in l->inp/in_len; at a member's end zero padding is
- * skipped and another member must start.  1: input, 0: the end, -1: failure. */
-static int gzip_input(struct oci_layer *l, bool *new_member)
+#if CCREG_HAVE_ISAL
+static void inflate_setup(struct oci_layer *l)
 {
-	*new_member = false;
+	l->isal = oci_xmalloc(sizeof *l->isal);
+	isal_inflate_init(l->isal);
+	l->isal->crc_flag = ISAL_GZIP;
+}
+
+static void inflate_reset(struct oci_layer *l)
+{
+	isal_inflate_reset(l->isal);
+	l->isal->crc_flag = ISAL_GZIP;
+}
+
+/* Inflate from l->inp/in_len into o[0, room); *got bytes produced. */
+static int inflate_once(struct oci_layer *l, unsigned char *o, size_t room, size_t *got)
+{
+	struct inflate_state *s = l->isal;
+	s->next_in = (uint8_t *)l->inp;
+	s->avail_in = (uint32_t)l->in_len;
+	s->next_out = o;
+	s->avail_out = (uint32_t)room;
+	int r = isal_inflate(s);
+	l->inp = s->next_in;
+	l->in_len = s->avail_in;
+	*got = room - s->avail_out;
+	if (r < 0)
+		return fail(&l->dec, "corrupt gzip data (isa-l error %d)", r);
+	if (s->block_state == ISAL_BLOCK_FINISH)
+		l->member_end = true;
+	return 0;
+}
+#else
+static void inflate_setup(struct oci_layer *l)
+{
+	if (inflateInit2(&l->z, 16 + MAX_WBITS) != Z_OK)
+		abort(); /* only fails for lack of memory */
+	l->z_init = true;
+}
+
+static void inflate_reset(struct oci_layer *l)
+{
+	inflateReset(&l->z);
+}
+
+static int inflate_once(struct oci_layer *l, unsigned char *o, size_t room, size_t *got)
+{
+	z_stream *z = &l->z;
+	/* inputs and ring spans are far below 4 GiB */
+	z->next_in = (Bytef *)l->inp;
+	z->avail_in = (uInt)l->in_len;
+	z->next_out = o;
+	z->avail_out = (uInt)room;
+	int r = inflate(z, Z_NO_FLUSH);
+	l->inp = z->next_in;
+	l->in_len = z->avail_in;
+	*got = room - z->avail_out;
+	if (r == Z_STREAM_END)
+		l->member_end = true;
+	else if (r != Z_OK && r != Z_BUF_ERROR)
+		return fail(&l->dec, "corrupt gzip data (%s)", z->msg ? z->msg : "zlib error");
+	return 0;
+}
+#endif
+
+/* Inflate all of l->inp/in_len (and output still pending) into `out`.  At
+ * a member's end zero padding is skipped and another member must start.
+ * 0: more input wanted; -1: failed, or the reader stopped. */
+static int gunzip_run(struct oci_layer *l)
+{
 	for (;;) {
-		if (!l->in_len) {
-			l->in_len = ring_peek(&l->in, &l->inp);
-			if (!l->in_len) {
-				if (!l->member_end && !l->in.stop && !l->in.failed)
-					return fail(&l->dec, "truncated gzip data");
-				return 0;
+		if (!l->pending) {
+			if (l->member_end) {
+				while (l->in_len && *l->inp == 0) {
+					l->inp++;
+					l->in_len--;
+				}
+				if (!l->in_len)
+					return 0;
+				if (*l->inp != 0x1f)
+					return fail(&l->dec, "unexpected data after the gzip stream");
+				inflate_reset(l);
+				l->member_end = false;
 			}
+			if (!l->in_len)
+				return 0;
 		}
-		if (!l->member_end)
-			return 1;
-		while (l->in_len && *l->inp == 0) {
-			l->inp++;
-			l->in_len--;
-		}
-		if (!l->in_len)
-			continue;
-		if (*l->inp != 0x1f)
-			return fail(&l->dec, "unexpected data after the gzip stream");
-		l->member_end = false;
-		*new_member = true;
-		return 1;
+		unsigned char *o;
+		size_t got, room = ring_reserve(&l->out, &o);
+		if (!room)
+			return -1;
+		int r = inflate_once(l, o, room, &got);
+		ring_commit(&l->out, got);
+		if (r < 0)
+			return -1;
+		l->pending = got == room && !l->member_end;
 	}
 }
 
-#if CCREG_HAVE_ISAL
-static void gunzip(struct oci_layer *l)
+/* The input ended: was it whole? */
+static void gunzip_end(struct oci_layer *l)
 {
-	struct inflate_state *s = l->isal = oci_xmalloc(sizeof *l->isal);
-	isal_inflate_init(s);
-	s->crc_flag = ISAL_GZIP;
-	bool pending = false; /* the output filled up: more may come without input */
-	for (;;) {
-		unsigned char *o;
-		size_t room = ring_reserve(&l->out, &o);
-		if (!room)
-			return;
-		bool fresh = false;
-		int r = pending ? 1 : gzip_input(l, &fresh);
-		if (r <= 0)
-			return;
-		if (fresh) {
-			isal_inflate_reset(s);
-			s->crc_flag = ISAL_GZIP;
-		}
-		s->next_in = (uint8_t *)l->inp;
-		s->avail_in = (uint32_t)l->in_len;
-		s->next_out = o;
-		s->avail_out = (uint32_t)room;
-		r = isal_inflate(s);
-		l->inp = s->next_in;
-		l->in_len = s->avail_in;
-		ring_commit(&l->out, room - s->avail_out);
-		if (r < 0) {
-			fail(&l->dec, "corrupt gzip data (isa-l error %d)", r);
-			return;
-		}
-		if (s->block_state == ISAL_BLOCK_FINISH)
-			l->member_end = true;
-		pending = !s->avail_out && !l->member_end;
-	}
+	if (!l->dec.rc && !l->member_end)
+		fail(&l->dec, "truncated gzip data");
 }
-#else
-static void gunzip(struct oci_layer *l)
-{
-	z_stream *z = &l->z;
-	if (inflateInit2(z, 16 + MAX_WBITS) != Z_OK) {
-		fail(&l->dec, "cannot start zlib");
-		return;
-	}
-	l->z_init = true;
-	bool pending = false; /* the output filled up: more may come without input */
-	for (;;) {
-		unsigned char *o;
-		size_t room = ring_reserve(&l->out, &o);
-		if (!room)
-			return;
-		bool fresh = false;
-		int r = pending ? 1 : gzip_input(l, &fresh);
-		if (r <= 0)
-			return;
-		if (fresh)
-			inflateReset(z);
-		/* spans are at most RING_SIZE: they fit uInt */
-		z->next_in = (Bytef *)l->inp;
-		z->avail_in = (uInt)l->in_len;
-		z->next_out = o;
-		z->avail_out = (uInt)room;
-		r = inflate(z, Z_NO_FLUSH);
-		l->inp = z->next_in;
-		l->in_len = z->avail_in;
-		ring_commit(&l->out, room - z->avail_out);
-		if (r == Z_STREAM_END)
-			l->member_end = true;
-		else if (r != Z_OK && r != Z_BUF_ERROR) {
-			fail(&l->dec, "corrupt gzip data (%s)", z->msg ? z->msg : "zlib error");
-			return;
-		}
-		pending = !z->avail_out && !l->member_end;
-	}
-}
-#endif
 
 static la_ssize_t zst_read(struct archive *a, void *ud, const void **buf)
 {
@@ -473,10 +458,7 @@ static void unzstd(struct oci_layer *l)
 static void *dec_main(void *ud)
 {
 	struct oci_layer *l = ud;
-	if (l->kind == K_GZIP)
-		gunzip(l);
-	else
-		unzstd(l);
+	unzstd(l);
 	/* whatever happened, nothing more is read from `in` nor written to `out` */
 	ring_flag(&l->in, &l->in.failed);
 	ring_flag(&l->out, &l->out.closed);
@@ -581,31 +563,101 @@ out:
 static void *tar_main(void *ud)
 {
 	struct oci_layer *l = ud;
-	unsigned char magic[4] = { 0 };
-	size_t n = ring_first(&l->in, 4);
-	memcpy(magic, l->in.buf, n);
-	if (n >= 2 && magic[0] == 0x1f && magic[1] == 0x8b)
-		l->kind = K_GZIP;
-	else if (n == 4 && !memcmp(magic, "\x28\xb5\x2f\xfd", 4))
-		l->kind = K_ZSTD;
-	else
-		l->kind = K_NONE;
-	l->tar_src = &l->in;
-	if (l->kind != K_NONE) {
-		l->tar_src = &l->out;
-		if (pthread_create(&l->dec.thread, NULL, dec_main, l) != 0) {
-			fail(&l->tar, "cannot start a thread");
-			ring_flag(&l->in, &l->in.failed);
-			return NULL;
-		}
-		l->dec.started = true;
-	}
 	walk_tar(l);
 	/* stop whoever writes to us */
 	ring_flag(l->tar_src, &l->tar_src->failed);
 	if (l->tar_src == &l->out)
 		ring_flag(&l->in, &l->in.failed);
 	return NULL;
+}
+
+/* The first bytes are in: pick the kind and start the threads. */
+static void decide(struct oci_layer *l)
+{
+	const unsigned char *m = l->magic;
+	l->decided = true;
+	if (l->magic_len >= 2 && m[0] == 0x1f && m[1] == 0x8b)
+		l->kind = K_GZIP;
+	else if (l->magic_len == 4 && !memcmp(m, "\x28\xb5\x2f\xfd", 4))
+		l->kind = K_ZSTD;
+	else
+		l->kind = K_NONE;
+	l->tar_src = l->kind == K_NONE ? &l->in : &l->out;
+	if (l->kind == K_GZIP)
+		inflate_setup(l);
+	l->inline_gzip = l->kind == K_GZIP;
+	if (l->inline_gzip)
+		l->stage = oci_xmalloc(STAGE_SIZE);
+	if (l->kind == K_ZSTD) {
+		if (pthread_create(&l->dec.thread, NULL, dec_main, l) != 0) {
+			fail(&l->dec, "cannot start a thread");
+			l->in.failed = l->out.failed = true;
+			return;
+		}
+		l->dec.started = true;
+	}
+	if (pthread_create(&l->tar.thread, NULL, tar_main, l) != 0) {
+		fail(&l->tar, "cannot start a thread");
+		ring_flag(&l->in, &l->in.failed);
+		ring_flag(&l->out, &l->out.failed);
+		return;
+	}
+	l->tar.started = true;
+}
+
+static void flush_stage(struct oci_layer *l)
+{
+	if (l->staged && !l->dec.rc && !l->out.failed) {
+		l->inp = l->stage;
+		l->in_len = l->staged;
+		gunzip_run(l);
+	}
+	l->staged = 0;
+}
+
+static void push(struct oci_layer *l, const void *p, size_t n)
+{
+	if (!n)
+		return;
+	if (!l->inline_gzip) {
+		ring_write(&l->in, p, n);
+		return;
+	}
+	if (l->dec.rc || l->out.failed)
+		return; /* dropped: the analyzer gave up */
+	/* network chunks are small: inflating in bigger steps costs less */
+	if (n < STAGE_SIZE - l->staged) {
+		memcpy(l->stage + l->staged, p, n);
+		l->staged += n;
+		return;
+	}
+	flush_stage(l);
+	l->inp = p;
+	l->in_len = n;
+	gunzip_run(l);
+}
+
+int oci_layer_feed(void *ud, const void *p, size_t n, oci_error *err)
+{
+	struct oci_layer *l = ud;
+	const unsigned char *s = p;
+	(void)err;
+	l->compressed += (int64_t)n;
+	if (l->ch)
+		oci_hasher_update(l->ch, p, n);
+	if (!l->decided) {
+		size_t k = n < 4 - l->magic_len ? n : 4 - l->magic_len;
+		memcpy(l->magic + l->magic_len, s, k);
+		l->magic_len += k;
+		s += k;
+		n -= k;
+		if (l->magic_len < 4)
+			return 0;
+		decide(l);
+		push(l, l->magic, l->magic_len);
+	}
+	push(l, s, n);
+	return 0;
 }
 
 /* --- lifecycle --------------------------------------------------------------------------- */
@@ -626,12 +678,8 @@ struct oci_layer *oci_layer_new(enum oci_compression hint, const char *digest,
 		fail(&l->tar, "unsupported digest algorithm in %s", diff_id);
 		l->uh = oci_hasher_new("sha256");
 	}
-	if (!l->tar.rc && pthread_create(&l->tar.thread, NULL, tar_main, l) != 0)
-		fail(&l->tar, "cannot start a thread");
 	if (l->tar.rc)
-		l->in.failed = true;
-	else
-		l->tar.started = true;
+		l->decided = l->in.failed = l->out.failed = true;
 	return l;
 }
 
@@ -641,7 +689,17 @@ static void join(struct oci_layer *l, bool stop)
 		ring_flag(&l->in, &l->in.stop);
 		ring_flag(&l->out, &l->out.stop);
 	} else {
+		if (!l->decided) {
+			decide(l);
+			push(l, l->magic, l->magic_len);
+		}
+		if (l->inline_gzip) {
+			flush_stage(l);
+			gunzip_end(l);
+		}
 		ring_flag(&l->in, &l->in.closed);
+		if (l->inline_gzip)
+			ring_flag(&l->out, &l->out.closed);
 	}
 	if (l->tar.started)
 		pthread_join(l->tar.thread, NULL);
@@ -701,6 +759,7 @@ void oci_layer_free(struct oci_layer *l)
 	oci_hasher_free(l->uh);
 	ring_release(&l->in);
 	ring_release(&l->out);
+	free(l->stage);
 	free(l->want_digest);
 	free(l->want_diff_id);
 	free(l);

@@ -4,10 +4,10 @@
  * source (a registry GET, a file); the analyzer decompresses it (gzip with
  * several members, zstd, or none, decided by the stream's magic bytes, the
  * media type being only a hint), hashes the uncompressed stream (the
- * diff_id) and parses the tar with libarchive to count entries.  Parsing
- * runs in a thread of its own fed through a bounded ring buffer, so the
- * feeder (the network) and the analyzer work at once and memory stays the
- * same whatever the blob size.  Nothing is written to disk.
+ * diff_id) and parses the tar with libarchive to count entries.  gzip is
+ * inflated in the feeding thread; hashing and parsing run in a thread of
+ * its own fed through a bounded ring buffer, so two cores work at once and
+ * memory stays the same whatever the blob size.  Nothing is written to disk.
  *
  * Counts follow ../shared/design/cli.md (`audit --json`):
  *   entries      every tar entry
