@@ -73,7 +73,12 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	/* Not CURL_LOCK_DATA_CONNECT: libcurl does not support a connection
+	 * cache shared by concurrent threads (CURLSHOPT_SHARE(3); curl
+	 * KNOWN_BUGS "A shared connection cache is not thread-safe"), and
+	 * valgrind caught one thread writing into a connection another had
+	 * freed during parallel copies.  Pooled handles keep their own
+	 * connections, so reuse continues per handle. */
 	return c;
 }
 
@@ -469,11 +474,11 @@ int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
 			goto out;
 		}
 		oci_err_clear(err);
+		if (expected_size >= 0 && b.got == expected_size)
+			break; /* every byte came before the break: a Range would get 416 */
 		if (b.got == before)
 			reg_backoff(r->c, attempt, NULL); /* no progress: do not hammer */
 		reg_log(r->c, "%s: resuming at byte %lld", w, (long long)b.got);
-		if (expected_size >= 0 && b.got == expected_size)
-			break; /* every byte came before the break: a Range would get 416 */
 	}
 	char dg[OCI_DIGEST_MAX];
 	oci_hasher_final(b.h, dg);

@@ -413,6 +413,10 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	resp->curl_code = rc;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+	/* a timeout before the request went out (connecting) is "cannot reach";
+	 * after it, the server accepted and then stalled */
+	curl_off_t pretransfer = 0;
+	curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
 
 	if (c->o.verbose) {
 		/* headers are never logged; the URL is redacted (pre-signed storage URLs) */
@@ -439,7 +443,8 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	}
 	if (rc != CURLE_OK) {
 		bool unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-		                   (rc == CURLE_OPERATION_TIMEDOUT && resp->status == 0);
+		                   (rc == CURLE_OPERATION_TIMEDOUT && resp->status == 0 &&
+		                    pretransfer == 0);
 		_cleanup_free_ char *shown = reg_redact_url(url);
 		const char *host = url_on_registry(repo, url) ? repo->host : shown;
 		const char *why = resp->curl_error[0] ? resp->curl_error : curl_easy_strerror(rc);
