@@ -1,9 +1,13 @@
 /* fuzz-catalog: loading a catalog (images.json) from bytes with
- * cat_load_buffer, linting it, and resolving every image, arch and version
- * the way the commands do.  Edits are not exercised here: they write files.
+ * cat_load_buffer, linting it, resolving every image, arch and version the
+ * way the commands do, and the byte-preserving edits.
  *
- * Properties: lint lines are non-empty; every version's tag found by
- * cat_version_find is the one asked for; cat_vercmp is antisymmetric.
+ * Edits never write here: the catalog is named after a file that does not
+ * exist, so each edit builds its new text, checks it, and then stops at
+ * "changed since it was read".  Properties: an edit's text always parses to
+ * the intended JSON (the editor's safety net never fires); lint lines are
+ * non-empty; cat_version_find finds the tag asked for; cat_vercmp is
+ * antisymmetric.
  */
 #include "fuzz.h"
 #include "catalog/catalog.h"
@@ -57,12 +61,52 @@ static void check_image(const struct cat_catalog *cat, struct cat_image *img)
 	}
 }
 
+#define NOWHERE "/nonexistent/ccreg-fuzz/images.json"
+
+static void check_edit(const struct cat_catalog *cat, const char *raw, int rc,
+                       const oci_error *err)
+{
+	/* the file does not exist: nothing is written, and success is only
+	 * "nothing to do" */
+	if (rc == 0)
+		FUZZ_ASSERT(strcmp(cat->raw, raw) == 0);
+	/* (matched from the start: keys in other messages are the input's) */
+	if (strncmp(err->msg, NOWHERE ": the edit would not give",
+	            strlen(NOWHERE ": the edit would not give")) == 0) {
+		fprintf(stderr, "%s\n", err->msg);
+		FUZZ_ASSERT(!"edit text parses to the intended JSON");
+	}
+}
+
+static void try_edits(struct cat_catalog *cat, struct cat_image *img)
+{
+	oci_error err = {0};
+	_cleanup_free_ char *raw = oci_xstrdup(cat->raw);
+	_cleanup_free_ char *key = oci_xstrdup(img->key);
+	int rc;
+
+	rc = cat_add_version(cat, key, "fuzz-1.0", "Fuzz", "1.0", &err);
+	check_edit(cat, raw, rc, &err);
+	rc = cat_add_version(cat, key, "fuzz-2.0", NULL, NULL, &err);
+	check_edit(cat, raw, rc, &err);
+	for (size_t i = 0; i < img->n_versions && i < 4; i++) {
+		if (!img->versions[i].tag)
+			continue;
+		rc = cat_set_tested(cat, key, img->versions[i].tag, &err);
+		check_edit(cat, raw, rc, &err);
+	}
+	rc = cat_set_number(cat, key, "minDiskSizeGb", 7, &err);
+	check_edit(cat, raw, rc, &err);
+	rc = cat_set_number(cat, key, "dockerSizeGb", 12345, &err);
+	check_edit(cat, raw, rc, &err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	oci_error err = {0};
 	struct cat_catalog *cat = NULL;
 
-	if (cat_load_buffer("images.json", (const char *)data, size, &cat, &err) < 0) {
+	if (cat_load_buffer(NOWHERE, (const char *)data, size, &cat, &err) < 0) {
 		FUZZ_ASSERT(err.code == OCI_E_USAGE && err.msg[0]);
 		FUZZ_ASSERT(cat == NULL);
 		return 0;
@@ -70,6 +114,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(cat);
 	for (size_t i = 0; i < cat->n_images; i++)
 		check_image(cat, &cat->images[i]);
+	for (size_t i = 0; i < cat->n_images && i < 8; i++)
+		try_edits(cat, &cat->images[i]);
 
 	_cleanup_strv_ char **lint = NULL;
 	int n = cat_lint(cat, &lint);
