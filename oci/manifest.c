@@ -586,3 +586,19 @@ const char *oci_descriptor_attests(const struct oci_descriptor *d)
 		return NULL;
 	return json_string_value(json_object_get(d->annotations, "vnd.docker.reference.digest"));
 }
+
+char *oci_index_platforms(const struct oci_index *ix)
+{
+	struct oci_buf have = { 0 };
+	for (size_t i = 0; i < ix->n_manifests; i++) {
+		const struct oci_descriptor *d = &ix->manifests[i];
+		if (!d->platform || oci_descriptor_attests(d))
+			continue;
+		char *s = oci_platform_string(d->platform);
+		if (have.len)
+			oci_buf_append(&have, ", ", 2);
+		oci_buf_append(&have, s, strlen(s));
+		free(s);
+	}
+	return have.data ? have.data : oci_xstrdup("none");
+}

@@ -82,6 +82,11 @@ char *oci_index_serialize(const struct oci_index *ix, size_t *len);
 /* Append a copy of d to the index. */
 void oci_index_add(struct oci_index *ix, const struct oci_descriptor *d);
 
+/* "linux/amd64, linux/arm64/v8": the platforms of an index's image entries
+ * (attestations and entries without a platform left out), for messages;
+ * "none" when there are none.  Caller frees. */
+char *oci_index_platforms(const struct oci_index *ix);
+
 /* Docker buildx attestation manifests: annotation
  * "vnd.docker.reference.type" = "attestation-manifest"; returns the digest it
  * attests ("vnd.docker.reference.digest") or NULL when d is not one. */

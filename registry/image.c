@@ -23,19 +23,8 @@ int reg_index_select(const struct oci_index *ix, const struct oci_platform *want
 			return (int)i;
 	}
 	_cleanup_free_ char *w = oci_platform_string(want);
-	struct oci_buf have = { 0 };
-	for (size_t i = 0; i < ix->n_manifests; i++) {
-		const struct oci_descriptor *d = &ix->manifests[i];
-		if (!d->platform || oci_descriptor_attests(d))
-			continue;
-		_cleanup_free_ char *p = oci_platform_string(d->platform);
-		if (have.len)
-			oci_buf_append(&have, ", ", 2);
-		oci_buf_append(&have, p, strlen(p));
-	}
-	oci_err(err, OCI_E_REGISTRY, "no image for platform %s in the index (it has: %s)", w,
-	        have.len ? have.data : "none");
-	oci_buf_release(&have);
+	_cleanup_free_ char *have = oci_index_platforms(ix);
+	oci_err(err, OCI_E_REGISTRY, "no image for platform %s in the index (it has: %s)", w, have);
 	return -1;
 }
 

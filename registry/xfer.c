@@ -130,19 +130,9 @@ static int plan_walk(struct reg_plan *p, fetch_fn fetch, void *ud, struct reg_ma
 			rc = plan_walk(p, fetch, ud, &child, NULL, 0, depth + 1, err);
 	}
 	if (rc == 0 && n_plats && selected == 0) {
-		struct oci_buf have = { 0 };
-		for (size_t i = 0; i < ix.n_manifests; i++) {
-			const struct oci_descriptor *d = &ix.manifests[i];
-			if (!d->platform || oci_descriptor_attests(d))
-				continue;
-			_cleanup_free_ char *s = oci_platform_string(d->platform);
-			if (have.len)
-				oci_buf_append(&have, ", ", 2);
-			oci_buf_append(&have, s, strlen(s));
-		}
-		rc = oci_err(err, OCI_E_REGISTRY, "no image for the platforms asked for (the index has: %s)",
-		             have.len ? have.data : "none");
-		oci_buf_release(&have);
+		_cleanup_free_ char *have = oci_index_platforms(&ix);
+		rc = oci_err(err, OCI_E_REGISTRY,
+		             "no image for the platforms asked for (the index has: %s)", have);
 	}
 	if (rc == 0) {
 		if (n_plats && selected == 1) {

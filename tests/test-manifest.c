@@ -151,7 +151,11 @@ static void test_lists(void)
 	is_str(ix.manifests[2].platform->architecture, "unknown", "attestation arch unknown");
 	is_str(json_string_value(json_object_get(ix.annotations, "org.opencontainers.image.ref.name")),
 	       "1.10.1", "index annotation");
+	_cleanup_free_ char *plats = oci_index_platforms(&ix);
+	is_str(plats, "linux/amd64, linux/arm64/v8", "platform list leaves attestations out");
 	oci_index_release(&ix);
+	_cleanup_free_ char *none = oci_index_platforms(&ix);
+	is_str(none, "none", "an empty index lists no platform");
 
 	_cleanup_free_ char *nomt = slurp(DIR "oci-index-no-mediatype.json", &len);
 	ok(oci_index_parse(&ix, nomt, len, NULL, &err) == 0, "index without mediaType");
