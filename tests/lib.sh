@@ -260,6 +260,28 @@ s.bind(("127.0.0.1", 0))
 print(s.getsockname()[1])'
 }
 
+# closed_port: sets CLOSED_PORT to a loopback port that refuses connections
+# for the rest of the test.  A socket bound without listening holds it, so a
+# test running in parallel cannot start a server there (a port from free_port
+# is free only until someone else binds it).  Call it directly, not in $( ).
+closed_port()
+{
+	local f=$TEST_TMP/.closed.$RANDOM i
+	spawn "closed$RANDOM" /dev/null $PY -c 'import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+	f.write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(3600)' "$f"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$f" ] && break
+		sleep 0.05
+	done
+	CLOSED_PORT=$(cat "$f")
+}
+
 _registry_config()
 {
 	local out=$1 port=$2 root=$3 extra=${4:-}

@@ -173,7 +173,8 @@ check_exit 3 "pull --platform the index lacks: exit 3" "$CCREG" pull --platform 
 	"$R/good/multi:1" "oci:$T/plat:1"
 one_line "wrong platform"
 
-DEAD=127.0.0.1:$(free_port)
+closed_port
+DEAD=127.0.0.1:$CLOSED_PORT
 check_exit 3 "unreachable host: exit 3" "$CCREG" push "oci:$FIXTURES/python:$(fixture_tag python)" \
 	"$DEAD/x/y:1"
 one_line "unreachable host"

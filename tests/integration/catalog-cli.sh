@@ -49,8 +49,9 @@ is "$(jq -c '.julia.versions[-1]' images.json)" \
 	'{"label":"1.11.1","version":"1.11.1","tag":"1.11.1","tested":false}' "appended untested"
 check_exit 2 "duplicate tag refused" "$CCREG" catalog add-version julia 1.11.1
 cp images.json before-mark.json
+closed_port
 check_exit 3 "mark-tested verifies first: unreachable registry refused" \
-	"$CCREG" --registry "127.0.0.1:$(free_port)" catalog mark-tested julia 1.11.1
+	"$CCREG" --registry "127.0.0.1:$CLOSED_PORT" catalog mark-tested julia 1.11.1
 like "$ERR" 'not marked tested' "and says so"
 check "a refused mark-tested leaves the file alone" cmp before-mark.json images.json
 check "mark-tested --no-verify" "$CCREG" catalog mark-tested julia 1.11.1 --no-verify

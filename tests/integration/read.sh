@@ -64,7 +64,8 @@ check_exit 2 "tag too long: exit 2" "$CCREG" digest "$R/demo/x:$(printf 'a%.0s' 
 check_exit 3 "missing tag: exit 3" "$CCREG" manifest "$R/demo/julia-x86_64:9.9.9"
 like "$ERR" "^ccreg: demo/julia-x86_64:9.9.9: manifest unknown on $R" "missing tag message names reference and host"
 is "$(wc -l <<<"$ERR")" 1 "one-line error"
-port=$(free_port)
+closed_port
+port=$CLOSED_PORT
 start=$(date +%s)
 check_exit 3 "unreachable registry: exit 3" "$CCREG" manifest "127.0.0.1:$port/demo/x:1"
 like "$ERR" "cannot reach 127.0.0.1:$port" "unreachable message names the host"

@@ -107,7 +107,8 @@ check_exit 3 "a rate limit that does not lift gives exit 3" "$CCREG" digest "$F/
 control "fail=0"
 
 # Connection refused: retried, then exit 3 naming the host
-DEAD=127.0.0.1:$(free_port)
+closed_port
+DEAD=127.0.0.1:$CLOSED_PORT
 check_exit 3 "an unreachable registry gives exit 3" "$CCREG" manifest "$DEAD/test/img:1.0"
 like "$ERR" "cannot reach $DEAD" "the message names the host"
 

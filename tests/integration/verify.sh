@@ -171,7 +171,8 @@ is "$(count_requests "$reg_LOG" GET '/v2/t/good/manifests/1\.0')" 1 "one GET of 
 is "$(count_requests "$reg_LOG" HEAD '/v2/t/good/manifests/sha256:[0-9a-f]+')" 2 "one HEAD per child"
 is "$(count_requests "$reg_LOG" 'GET|HEAD|PUT|POST|PATCH|DELETE' '/v2/t/.*')" 3 "no other repository request"
 
-port=$(free_port)
+closed_port
+port=$CLOSED_PORT
 check_exit 3 "registry unreachable: exit 3" "$CCREG" -C "$cat_file" --registry "127.0.0.1:$port" verify good:1.0
 like "$ERR" "127\.0\.0\.1:$port" "the error names the host"
 
