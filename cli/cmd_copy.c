@@ -32,7 +32,7 @@ int cmd_copy(struct cli_ctx *ctx, int argc, char **argv)
 	size_t n_plats = 0;
 	int ch, rc = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'p') {
 			if (cli_add_platform("copy", optarg, &plats, &n_plats) < 0) {
 				cli_free_platforms(plats, n_plats);

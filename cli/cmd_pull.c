@@ -38,7 +38,7 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 	bool keep_docker = false;
 	int ch, rc = 0;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'k') {
 			keep_docker = true;
 		} else if (ch == 'p') {

@@ -67,7 +67,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 	const char *mount_from = NULL;
 	int level = DEFAULT_LEVEL, ch;
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (ch == 'm') {
 			mount_from = optarg;
 		} else if (ch == 'l') {
