@@ -4,9 +4,10 @@
 #   make_signing_cert DIR          DIR/key.pem + DIR/cert.pem (RSA, self-signed)
 #   make_test_ca DIR               DIR/ca.pem, DIR/server.{key,pem} for 127.0.0.1
 #                                  signed by the CA
-#   start_tokenserver NAME DIR USERS [REFRESH]
-#                                  tests/tokenserver.py with DIR's key/cert; sets
-#                                  NAME_PORT, NAME_REALM, NAME_SCOPES (request log)
+#   start_tokenserver NAME DIR USERS [REFRESH [ADDR]]
+#                                  tests/tokenserver.py with DIR's key/cert, on ADDR
+#                                  (default 127.0.0.1); sets NAME_PORT, NAME_REALM,
+#                                  NAME_SCOPES (request log)
 #   token_auth_yaml FILE REALM DIR ROOT
 #                                  registry config snippet: auth: token, storage ROOT
 #   start_nginx NAME CONF          nginx (as we are) with CONF; logs in TEST_TMP/NAME
@@ -48,17 +49,17 @@ make_test_ca()
 
 start_tokenserver()
 {
-	local name=$1 dir=$2 users=$3 refresh=${4:-} port extra=() attempt
+	local name=$1 dir=$2 users=$3 refresh=${4:-} addr=${5:-127.0.0.1} port extra=() attempt
 	[ -n "$refresh" ] && extra=(--refresh "$refresh")
 	for ((attempt = 0; attempt < 5; attempt++)); do
 		port=$(free_port)
 		: >"$TEST_TMP/$name.scopes"
-		spawn "$name" "$TEST_TMP/$name.log" $PY "$SRCDIR/tests/tokenserver.py" --port "$port" \
+		spawn "$name" "$TEST_TMP/$name.log" $PY "$SRCDIR/tests/tokenserver.py" --addr "$addr" --port "$port" \
 			--key "$dir/key.pem" --cert "$dir/cert.pem" --users "$users" \
 			--issuer ccreg-test-issuer --service ccreg-test --log "$TEST_TMP/$name.scopes" "${extra[@]}"
-		if wait_http "http://127.0.0.1:$port/token?service=ccreg-test"; then
+		if wait_http "http://$addr:$port/token?service=ccreg-test"; then
 			printf -v "${name}_PORT" '%s' "$port"
-			printf -v "${name}_REALM" '%s' "http://127.0.0.1:$port/token"
+			printf -v "${name}_REALM" '%s' "http://$addr:$port/token"
 			printf -v "${name}_SCOPES" '%s' "$TEST_TMP/$name.scopes"
 			: >"$TEST_TMP/$name.scopes"
 			return 0
