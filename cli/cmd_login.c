@@ -10,6 +10,7 @@
 #include "oci/cleanup.h"
 #include "registry/client.h"
 #include "registry/creds.h"
+#include "registry/login.h"
 
 const char cmd_login_usage[] =
 	"Usage: ccreg login [REGISTRY] -u USER --password-stdin\n\n"

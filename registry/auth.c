@@ -3,7 +3,8 @@
  *
  * A host's challenge is remembered after the first 401, so later requests
  * (any repository) fetch their token up front without another 401.  Tokens
- * are cached per (host, scope set) until they expire.
+ * are cached per (host, scope set) until they expire.  Transport reaches
+ * this file only through the hook reg_auth_init installs.
  */
 #include <ctype.h>
 #include <openssl/evp.h>
@@ -11,9 +12,43 @@
 #include <strings.h>
 #include <time.h>
 
-#include "oci/ref.h"
+#include "registry/auth.h"
 #include "registry/creds.h"
+#include "registry/internal.h"
 #include "registry/transport.h"
+
+enum reg_auth_kind { REG_AUTH_UNKNOWN, REG_AUTH_NONE, REG_AUTH_BASIC, REG_AUTH_BEARER };
+
+/* Per-host state (reg_host.auth), guarded by reg_client.lock. */
+struct reg_host_auth {
+	enum reg_auth_kind kind;
+	char *realm, *service; /* bearer challenge */
+	bool creds_loaded;
+	struct reg_creds *creds;
+	char **hints; /* scope sets to request whole (see reg_auth_hint_locked) */
+	size_t n_hints;
+};
+
+struct reg_token {
+	struct reg_token *next;
+	char *host, *scopes;
+	char *header; /* "Bearer …" */
+	time_t expires;
+};
+
+/* The client's (reg_client.auth). */
+struct reg_auth_state {
+	pthread_mutex_t token_lock; /* one token request at a time */
+	struct reg_token *tokens;   /* under reg_client.lock */
+};
+
+/* hs's auth state, created on first use.  Call with c->lock held. */
+static struct reg_host_auth *host_auth_locked(struct reg_host *hs)
+{
+	if (!hs->auth)
+		hs->auth = oci_xcalloc(1, sizeof *hs->auth);
+	return hs->auth;
+}
 
 /* --- WWW-Authenticate ----------------------------------------------------- */
 
@@ -152,7 +187,8 @@ static struct reg_creds *host_creds(struct reg_repo *repo, struct reg_host *hs, 
 {
 	struct reg_client *c = repo->c;
 	pthread_mutex_lock(&c->lock);
-	bool loaded = hs->creds_loaded;
+	struct reg_host_auth *ha = host_auth_locked(hs);
+	bool loaded = ha->creds_loaded;
 	pthread_mutex_unlock(&c->lock);
 	if (!loaded) {
 		struct reg_creds cr = { 0 };
@@ -160,18 +196,18 @@ static struct reg_creds *host_creds(struct reg_repo *repo, struct reg_host *hs, 
 		if (r < 0)
 			return NULL;
 		pthread_mutex_lock(&c->lock);
-		if (!hs->creds_loaded) {
-			hs->creds_loaded = true;
+		if (!ha->creds_loaded) {
+			ha->creds_loaded = true;
 			if (r == 1) {
-				hs->creds = oci_xmalloc(sizeof *hs->creds);
-				*hs->creds = cr;
+				ha->creds = oci_xmalloc(sizeof *ha->creds);
+				*ha->creds = cr;
 				memset(&cr, 0, sizeof cr);
 			}
 		}
 		pthread_mutex_unlock(&c->lock);
 		reg_creds_release(&cr);
 	}
-	return hs->creds;
+	return ha->creds;
 }
 
 /* --- scope sets ------------------------------------------------------------
@@ -310,18 +346,19 @@ bool reg_scopes_cover(const char *have, const char *want)
  * with c->lock held. */
 void reg_auth_hint_locked(struct reg_host *hs, const char *scopes)
 {
+	struct reg_host_auth *ha = host_auth_locked(hs);
 	size_t keep = 0;
-	for (size_t i = 0; i < hs->n_hints; i++) {
-		if (reg_scopes_cover(hs->hints[i], scopes))
+	for (size_t i = 0; i < ha->n_hints; i++) {
+		if (reg_scopes_cover(ha->hints[i], scopes))
 			return;
-		if (reg_scopes_cover(scopes, hs->hints[i]))
-			free(hs->hints[i]);
+		if (reg_scopes_cover(scopes, ha->hints[i]))
+			free(ha->hints[i]);
 		else
-			hs->hints[keep++] = hs->hints[i];
+			ha->hints[keep++] = ha->hints[i];
 	}
-	hs->hints = oci_xrealloc(hs->hints, (keep + 1) * sizeof *hs->hints);
-	hs->hints[keep++] = oci_xstrdup(scopes);
-	hs->n_hints = keep;
+	ha->hints = oci_xrealloc(ha->hints, (keep + 1) * sizeof *ha->hints);
+	ha->hints[keep++] = oci_xstrdup(scopes);
+	ha->n_hints = keep;
 }
 
 /* The scope set to request for `scopes`: a hinted superset, else itself. */
@@ -329,9 +366,10 @@ static char *scopes_to_request(struct reg_client *c, struct reg_host *hs, const 
 {
 	char *out = NULL;
 	pthread_mutex_lock(&c->lock);
-	for (size_t i = 0; i < hs->n_hints && !out; i++)
-		if (reg_scopes_cover(hs->hints[i], scopes))
-			out = oci_xstrdup(hs->hints[i]);
+	struct reg_host_auth *ha = host_auth_locked(hs);
+	for (size_t i = 0; i < ha->n_hints && !out; i++)
+		if (reg_scopes_cover(ha->hints[i], scopes))
+			out = oci_xstrdup(ha->hints[i]);
 	pthread_mutex_unlock(&c->lock);
 	return out ? out : oci_xstrdup(scopes);
 }
@@ -350,7 +388,7 @@ static char *token_cached(struct reg_client *c, const char *host, const char *sc
 	char *h = NULL;
 	time_t now = time(NULL);
 	pthread_mutex_lock(&c->lock);
-	for (struct reg_token *t = c->tokens; t && !h; t = t->next)
+	for (struct reg_token *t = c->auth->tokens; t && !h; t = t->next)
 		if (strcmp(t->host, host) == 0 && t->expires > now &&
 		    (strcmp(t->scopes, scopes) == 0 || reg_scopes_cover(t->scopes, scopes)))
 			h = oci_xstrdup(t->header);
@@ -363,15 +401,15 @@ static void token_store(struct reg_client *c, const char *host, const char *scop
 {
 	pthread_mutex_lock(&c->lock);
 	struct reg_token *t = NULL;
-	for (t = c->tokens; t; t = t->next)
+	for (t = c->auth->tokens; t; t = t->next)
 		if (strcmp(t->host, host) == 0 && strcmp(t->scopes, scopes) == 0)
 			break;
 	if (!t) {
 		t = oci_xcalloc(1, sizeof *t);
 		t->host = oci_xstrdup(host);
 		t->scopes = oci_xstrdup(scopes);
-		t->next = c->tokens;
-		c->tokens = t;
+		t->next = c->auth->tokens;
+		c->auth->tokens = t;
 	}
 	free(t->header);
 	t->header = oci_xstrdup(header);
@@ -384,24 +422,10 @@ static void token_store(struct reg_client *c, const char *host, const char *scop
 static void token_forget(struct reg_client *c, const char *host, const char *scopes)
 {
 	pthread_mutex_lock(&c->lock);
-	for (struct reg_token *t = c->tokens; t; t = t->next)
+	for (struct reg_token *t = c->auth->tokens; t; t = t->next)
 		if (strcmp(t->host, host) == 0 && reg_scopes_cover(t->scopes, scopes))
 			t->expires = 0;
 	pthread_mutex_unlock(&c->lock);
-}
-
-void reg_auth_free_all(struct reg_client *c)
-{
-	struct reg_token *t = c->tokens;
-	while (t) {
-		struct reg_token *next = t->next;
-		free(t->host);
-		free(t->scopes);
-		free(t->header);
-		free(t);
-		t = next;
-	}
-	c->tokens = NULL;
 }
 
 /* Append "&name=value" (value URL-encoded) to a query buffer. */
@@ -423,8 +447,9 @@ static char *fetch_token(struct reg_repo *repo, struct reg_host *hs, const char 
 	struct reg_client *c = repo->c;
 	_cleanup_free_ char *realm = NULL, *service = NULL;
 	pthread_mutex_lock(&c->lock);
-	realm = oci_xstrdup(hs->realm);
-	service = oci_xstrdup(hs->service);
+	struct reg_host_auth *ha = host_auth_locked(hs);
+	realm = oci_xstrdup(ha->realm);
+	service = oci_xstrdup(ha->service);
 	pthread_mutex_unlock(&c->lock);
 
 	struct reg_creds *cr = host_creds(repo, hs, err);
@@ -507,12 +532,13 @@ static char *fetch_token(struct reg_repo *repo, struct reg_host *hs, const char 
 	return header;
 }
 
-char *reg_auth_header(struct reg_repo *repo, oci_error *err)
+/* The hook's header: see struct reg_auth_hook. */
+static char *auth_header(struct reg_repo *repo, oci_error *err)
 {
 	struct reg_client *c = repo->c;
 	struct reg_host *hs = reg_host_get(c, repo->host);
 	pthread_mutex_lock(&c->lock);
-	enum reg_auth_kind kind = hs->auth;
+	enum reg_auth_kind kind = host_auth_locked(hs)->kind;
 	pthread_mutex_unlock(&c->lock);
 
 	if (kind == REG_AUTH_BEARER) {
@@ -522,13 +548,13 @@ char *reg_auth_header(struct reg_repo *repo, oci_error *err)
 			return h;
 		/* one token request at a time: threads that wanted the same
 		 * token find it cached when they get the lock */
-		pthread_mutex_lock(&c->token_lock);
+		pthread_mutex_lock(&c->auth->token_lock);
 		h = token_cached(c, repo->host, scopes);
 		if (!h) {
 			_cleanup_free_ char *want = scopes_to_request(c, hs, scopes);
 			h = fetch_token(repo, hs, want, err);
 		}
-		pthread_mutex_unlock(&c->token_lock);
+		pthread_mutex_unlock(&c->auth->token_lock);
 		return h;
 	}
 	if (kind == REG_AUTH_BASIC) {
@@ -543,7 +569,9 @@ char *reg_auth_header(struct reg_repo *repo, oci_error *err)
 	return NULL;
 }
 
-int reg_auth_challenge(struct reg_repo *repo, const char *www, bool sent_auth, oci_error *err)
+/* The hook's challenge: see struct reg_auth_hook. */
+static int auth_challenge(struct reg_repo *repo, const char *www, bool sent_auth,
+                          oci_error *err)
 {
 	struct reg_client *c = repo->c;
 	struct reg_host *hs = reg_host_get(c, repo->host);
@@ -569,14 +597,15 @@ int reg_auth_challenge(struct reg_repo *repo, const char *www, bool sent_auth, o
 	} else if (strcmp(ch[pick].scheme, "bearer") == 0) {
 		_cleanup_free_ char *scopes = repo_scopes(repo);
 		pthread_mutex_lock(&c->lock);
-		hs->auth = REG_AUTH_BEARER;
-		free(hs->realm);
-		free(hs->service);
-		hs->realm = oci_xstrdup(ch[pick].realm);
-		hs->service = oci_xstrdup(ch[pick].service);
+		struct reg_host_auth *ha = host_auth_locked(hs);
+		ha->kind = REG_AUTH_BEARER;
+		free(ha->realm);
+		free(ha->service);
+		ha->realm = oci_xstrdup(ch[pick].realm);
+		ha->service = oci_xstrdup(ch[pick].service);
 		pthread_mutex_unlock(&c->lock);
 		/* Sent without a token: now that the challenge is known, a token
-		 * will do (reg_auth_header fetches it, once for all threads).  Sent
+		 * will do (auth_header fetches it, once for all threads).  Sent
 		 * with one: it expired or was revoked (ask again), or it lacks a
 		 * scope (insufficient_scope: ask once for the wider set the server
 		 * named; when we asked for that already, the answer is no). */
@@ -591,17 +620,17 @@ int reg_auth_challenge(struct reg_repo *repo, const char *www, bool sent_auth, o
 			if (insufficient && reg_scopes_cover(scopes, wide)) {
 				rc = 0;
 			} else {
-				pthread_mutex_lock(&c->token_lock);
+				pthread_mutex_lock(&c->auth->token_lock);
 				_cleanup_free_ char *t = token_cached(c, repo->host, wide);
 				if (!t)
 					t = fetch_token(repo, hs, wide, err);
-				pthread_mutex_unlock(&c->token_lock);
+				pthread_mutex_unlock(&c->auth->token_lock);
 				rc = t ? 1 : -1;
 			}
 		}
 	} else {
 		pthread_mutex_lock(&c->lock);
-		hs->auth = REG_AUTH_BASIC;
+		host_auth_locked(hs)->kind = REG_AUTH_BASIC;
 		pthread_mutex_unlock(&c->lock);
 		/* credentials that were sent and refused are not sent again */
 		struct reg_creds *cr = host_creds(repo, hs, err);
@@ -615,30 +644,80 @@ int reg_auth_challenge(struct reg_repo *repo, const char *www, bool sent_auth, o
 	return rc;
 }
 
-int reg_login_check(struct reg_client *c, const char *domain, const char *username,
-                    const char *password, oci_error *err)
+static const struct reg_auth_hook auth_hook = {
+	.header = auth_header,
+	.challenge = auth_challenge,
+};
+
+void reg_auth_init(struct reg_client *c)
 {
-	/* a repository object only to reach the registry: no scope, so the
-	 * token server is asked to authenticate the user and nothing more */
-	struct oci_ref ref = { .domain = (char *)domain, .path = (char *)"ccreg/login" };
-	struct reg_repo *repo = reg_repo_new(c, &ref, false);
-	free(repo->scopes);
-	repo->scopes = oci_xstrdup("");
+	c->auth = oci_xcalloc(1, sizeof *c->auth);
+	pthread_mutex_init(&c->auth->token_lock, NULL);
+	c->auth_hook = &auth_hook;
+}
+
+static void host_auth_free(struct reg_host_auth *ha)
+{
+	if (!ha)
+		return;
+	free(ha->realm);
+	free(ha->service);
+	if (ha->creds) {
+		reg_creds_release(ha->creds);
+		free(ha->creds);
+	}
+	for (size_t k = 0; k < ha->n_hints; k++)
+		free(ha->hints[k]);
+	free(ha->hints);
+	free(ha);
+}
+
+void reg_auth_release(struct reg_client *c)
+{
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		host_auth_free(c->hosts[i]->auth);
+		c->hosts[i]->auth = NULL;
+	}
+	c->auth_hook = NULL;
+	if (!c->auth)
+		return;
+	struct reg_token *t = c->auth->tokens;
+	while (t) {
+		struct reg_token *next = t->next;
+		free(t->host);
+		free(t->scopes);
+		free(t->header);
+		free(t);
+		t = next;
+	}
+	pthread_mutex_destroy(&c->auth->token_lock);
+	free(c->auth);
+	c->auth = NULL;
+}
+
+void reg_auth_use_creds(struct reg_repo *repo, const char *username, const char *password)
+{
+	struct reg_client *c = repo->c;
 	struct reg_host *hs = reg_host_get(c, repo->host);
 	struct reg_creds *cr = oci_xcalloc(1, sizeof *cr);
 	cr->username = oci_xstrdup(username);
 	cr->secret = oci_xstrdup(password);
 	pthread_mutex_lock(&c->lock);
-	if (hs->creds) {
-		reg_creds_release(hs->creds);
-		free(hs->creds);
+	struct reg_host_auth *ha = host_auth_locked(hs);
+	if (ha->creds) {
+		reg_creds_release(ha->creds);
+		free(ha->creds);
 	}
-	hs->creds = cr;
-	hs->creds_loaded = true;
+	ha->creds = cr;
+	ha->creds_loaded = true;
 	pthread_mutex_unlock(&c->lock);
-	int rc = reg_ping(repo, err);
-	if (rc < 0 && err && err->code == OCI_E_AUTH)
-		oci_err_wrap(err, "login to %s refused", domain);
-	reg_repo_free(repo);
-	return rc;
+}
+
+bool reg_auth_anonymous(struct reg_repo *repo)
+{
+	struct reg_host *hs = reg_host_get(repo->c, repo->host);
+	pthread_mutex_lock(&repo->c->lock);
+	bool anonymous = hs->auth && hs->auth->creds_loaded && !hs->auth->creds;
+	pthread_mutex_unlock(&repo->c->lock);
+	return anonymous;
 }

@@ -1,14 +1,15 @@
-/* registry/client.c: the distribution API operations (manifests, blobs,
- * uploads, mounts, tags) on top of transport.c. */
+/* registry/client.c: the client and its repositories, and the
+ * distribution API operations (manifests, blobs, uploads, mounts, tags) on
+ * top of transport.c, with auth.c plugged into it. */
 #include <ctype.h>
 #include <signal.h>
 #include <string.h>
 #include <strings.h>
 
 #include "oci/mediatype.h"
+#include "registry/auth.h"
+#include "registry/internal.h"
 #include "registry/transport.h"
-
-void reg_pool_free(struct reg_client *c);
 
 void reg_global_init(void)
 {
@@ -28,20 +29,6 @@ const char *reg_versions(void)
 }
 
 /* --- client ----------------------------------------------------------------- */
-
-static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *ud)
-{
-	(void)h, (void)a;
-	struct reg_client *c = ud;
-	pthread_mutex_lock(&c->share_locks[data]);
-}
-
-static void share_unlock(CURL *h, curl_lock_data data, void *ud)
-{
-	(void)h;
-	struct reg_client *c = ud;
-	pthread_mutex_unlock(&c->share_locks[data]);
-}
 
 struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 {
@@ -64,21 +51,8 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 		return NULL;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_mutex_init(&c->token_lock, NULL);
-	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
-		pthread_mutex_init(&c->share_locks[i], NULL);
-	c->share = curl_share_init();
-	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
-	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
-	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-	/* Not CURL_LOCK_DATA_CONNECT: libcurl does not support a connection
-	 * cache shared by concurrent threads (CURLSHOPT_SHARE(3); curl
-	 * KNOWN_BUGS "A shared connection cache is not thread-safe"), and
-	 * valgrind caught one thread writing into a connection another had
-	 * freed during parallel copies.  Pooled handles keep their own
-	 * connections, so reuse continues per handle. */
+	reg_transport_init(c);
+	reg_auth_init(c);
 	return c;
 }
 
@@ -86,26 +60,9 @@ void reg_client_free(struct reg_client *c)
 {
 	if (!c)
 		return;
-	reg_pool_free(c);
-	if (c->share)
-		curl_share_cleanup(c->share);
-	for (size_t i = 0; i < c->n_hosts; i++) {
-		struct reg_host *h = c->hosts[i];
-		free(h->host);
-		pthread_mutex_destroy(&h->probe_lock);
-		free(h->realm);
-		free(h->service);
-		if (h->creds) {
-			reg_creds_release(h->creds);
-			free(h->creds);
-		}
-		for (size_t k = 0; k < h->n_hints; k++)
-			free(h->hints[k]);
-		free(h->hints);
-		free(h);
-	}
-	free(c->hosts);
-	reg_auth_free_all(c);
+	/* top down: auth's state hangs on transport's hosts */
+	reg_auth_release(c);
+	reg_transport_release(c);
 	for (char **p = c->insecure_hosts; p && *p; p++)
 		free(*p);
 	free(c->insecure_hosts);
@@ -163,6 +120,64 @@ void reg_repo_add_pull_scope(struct reg_repo *r, const char *other_path)
 bool reg_repo_same_registry(const struct reg_repo *a, const struct reg_repo *b)
 {
 	return strcmp(a->host, b->host) == 0;
+}
+
+/* --- errors ------------------------------------------------------------------- */
+
+/* Turn a non-success response into an error: registry error bodies
+ * ({"errors":[{"code","message"}]}) become "WHAT: message on HOST";
+ * 401/403 give OCI_E_AUTH.  Always returns -1. */
+static int reg_http_error(struct reg_repo *repo, const char *what,
+                          const struct reg_response *resp, oci_error *err)
+{
+	char detail[512] = "";
+	json_error_t jerr;
+	_cleanup_json_ json_t *j = NULL;
+
+	if (resp->body.len)
+		j = json_loadb(resp->body.data, resp->body.len, 0, &jerr);
+	json_t *errs = j ? json_object_get(j, "errors") : NULL;
+	size_t i;
+	json_t *e;
+	json_array_foreach(errs, i, e) {
+		const char *code = json_string_value(json_object_get(e, "code"));
+		const char *msg = json_string_value(json_object_get(e, "message"));
+		size_t l = strlen(detail);
+		snprintf(detail + l, sizeof detail - l, "%s%s", l ? "; " : "",
+		         msg && *msg ? msg : code ? code : "error");
+		if (i >= 2)
+			break;
+	}
+	if (resp->status == 401 && resp->www_authenticate) {
+		/* name what the token lacked rather than the generic "authentication required" */
+		struct reg_challenge ch[4];
+		int n = reg_parse_challenges(resp->www_authenticate, ch, 4);
+		for (int k = 0; k < n; k++) {
+			if (ch[k].error && strcmp(ch[k].error, "insufficient_scope") == 0 && ch[k].scope) {
+				_cleanup_free_ char *sorted = reg_scopes_union(ch[k].scope, NULL);
+				snprintf(detail, sizeof detail, "not authorized for %s", sorted);
+			}
+			reg_challenge_release(&ch[k]);
+		}
+	}
+	if (!detail[0]) {
+		switch (resp->status) {
+		case 401: snprintf(detail, sizeof detail, "authentication required"); break;
+		case 403: snprintf(detail, sizeof detail, "access denied"); break;
+		case 404: snprintf(detail, sizeof detail, "not found"); break;
+		case 429: snprintf(detail, sizeof detail, "too many requests"); break;
+		default: snprintf(detail, sizeof detail, "HTTP %ld", resp->status);
+		}
+	}
+	int code = resp->status == 401 || resp->status == 403 ? OCI_E_AUTH : OCI_E_REGISTRY;
+	const char *hint = "";
+	if (code == OCI_E_AUTH && reg_auth_anonymous(repo))
+		hint = " (anonymous: no credentials found; use 'ccreg login' or --auth-file)";
+	oci_err(err, code, "%s: %s on %s%s%s", what, detail, repo->host,
+	        resp->status >= 500 ? " (server error)" : "", hint);
+	if (err)
+		err->http_status = (int)resp->status;
+	return -1;
 }
 
 int reg_ping(struct reg_repo *r, oci_error *err)

@@ -5,7 +5,9 @@
  * sessions shared between threads, token cache, credentials).  It is safe to
  * call from several threads at once; each call borrows its own curl handle.
  * A reg_repo names one repository on one registry and carries the token
- * scopes its operations need.
+ * scopes its operations need.  Both are the caller's: reg_client_free,
+ * reg_repo_free.  Behind this header the client is built in floors
+ * (transport, creds, auth, these operations, login; see internal.h).
  *
  * Every call returns 0 on success, -1 on failure with the oci_error filled:
  * OCI_E_REGISTRY (unreachable, not found, server error after retries, digest

@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 
 #include "registry/creds.h"
+#include "registry/internal.h"
 #include "registry/transport.h"
 
 extern char **environ;

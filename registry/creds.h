@@ -1,5 +1,11 @@
 /* registry/creds.h: where credentials come from (see creds.c's comment for
- * the lookup order) and how they are stored by `ccreg login`. */
+ * the lookup order) and how they are stored by `ccreg login`.
+ *
+ * Creds sits above transport (it logs through the client) and below auth,
+ * which asks it for a host's credentials on first need (see internal.h).
+ * A struct reg_creds filled here belongs to the caller: reg_creds_release
+ * wipes the secret and frees it.  Strings returned are the caller's unless
+ * said otherwise. */
 #ifndef CCREG_REGISTRY_CREDS_H
 #define CCREG_REGISTRY_CREDS_H
 
@@ -7,12 +13,25 @@
 
 #include "oci/error.h"
 
-struct reg_creds;
+struct reg_client;
+
+struct reg_creds {
+	char *username;
+	char *secret;         /* password, or identity token */
+	bool identity_token;  /* secret is an OAuth2 refresh token */
+};
+void reg_creds_release(struct reg_creds *cr);
+
+/* Credentials for a registry domain from the auth file lookup (c's
+ * --auth-file alone when given) or a credential helper.  Returns 1 found,
+ * 0 none, -1 error (bad file). */
+int reg_creds_lookup(struct reg_client *c, const char *domain, struct reg_creds *out,
+                     oci_error *err);
 
 /* docker.io, index.docker.io, registry-1.docker.io */
 bool reg_is_docker_hub(const char *domain);
 /* The key a registry is stored under in auth files ("https://index.docker.io/v1/"
- * for Docker Hub, else the domain). */
+ * for Docker Hub, else the domain; not allocated). */
 const char *reg_creds_key(const char *domain);
 /* Ask docker-credential-HELPER for domain: 1 found, 0 none, -1 error. */
 int reg_creds_from_helper(const char *helper, const char *domain, struct reg_creds *out,
@@ -31,12 +50,5 @@ int reg_creds_store(const char *path, const char *domain, const char *username,
 /* Remove domain's credentials from the file (and its helper): 1 removed,
  * 0 there were none, -1 error. */
 int reg_creds_erase(const char *path, const char *domain, oci_error *err);
-
-/* Check username/password against the registry at domain (GET /v2/ with
- * them, through the token flow when the registry uses one).  0 accepted,
- * -1 refused (OCI_E_AUTH) or unreachable (OCI_E_REGISTRY). */
-struct reg_client;
-int reg_login_check(struct reg_client *c, const char *domain, const char *username,
-                    const char *password, oci_error *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* registry/transport.c: HTTP exchanges on pooled curl handles, with the
- * scheme rule, authentication, retries and -v logging. */
+ * scheme rule, retries and -v logging; authentication through the hook
+ * the floor above installs. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -8,6 +9,7 @@
 #include <time.h>
 
 #include "oci/ref.h"
+#include "registry/internal.h"
 #include "registry/transport.h"
 
 #define REG_USER_AGENT "ccreg/0.1"
@@ -69,13 +71,64 @@ static void pool_put(struct reg_client *c, CURL *h)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void reg_pool_free(struct reg_client *c)
+static void pool_free(struct reg_client *c)
 {
 	for (size_t i = 0; i < c->n_idle; i++)
 		curl_easy_cleanup(c->idle[i]);
 	free(c->idle);
 	c->idle = NULL;
 	c->n_idle = c->cap_idle = 0;
+}
+
+/* --- the client's transport state ------------------------------------------ */
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access a, void *ud)
+{
+	(void)h, (void)a;
+	struct reg_client *c = ud;
+	pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *ud)
+{
+	(void)h;
+	struct reg_client *c = ud;
+	pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+void reg_transport_init(struct reg_client *c)
+{
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&c->share_locks[i], NULL);
+	c->share = curl_share_init();
+	curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+	curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+	curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	/* Not CURL_LOCK_DATA_CONNECT: libcurl does not support a connection
+	 * cache shared by concurrent threads (CURLSHOPT_SHARE(3); curl
+	 * KNOWN_BUGS "A shared connection cache is not thread-safe"), and
+	 * valgrind caught one thread writing into a connection another had
+	 * freed during parallel copies.  Pooled handles keep their own
+	 * connections, so reuse continues per handle. */
+}
+
+void reg_transport_release(struct reg_client *c)
+{
+	pool_free(c);
+	if (c->share)
+		curl_share_cleanup(c->share);
+	c->share = NULL;
+	for (size_t i = 0; i < c->n_hosts; i++) {
+		struct reg_host *h = c->hosts[i];
+		free(h->host);
+		pthread_mutex_destroy(&h->probe_lock);
+		free(h);
+	}
+	free(c->hosts);
+	c->hosts = NULL;
+	c->n_hosts = 0;
 }
 
 /* --- per-host state --------------------------------------------------------- */
@@ -572,6 +625,7 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
              oci_error *err)
 {
 	struct reg_client *c = repo->c;
+	const struct reg_auth_hook *hook = c->auth_hook;
 	struct reg_host *hs = reg_host_get(c, repo->host);
 	bool on_registry = url_on_registry(repo, req->url);
 	int max_retries = c->o.max_retries ? c->o.max_retries : 4;
@@ -605,9 +659,9 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 	for (;;) {
 		_cleanup_free_ char *auth = NULL;
 		_cleanup_free_ char *url = full_url(repo, hs->scheme, req->url);
-		if (on_registry && !req->no_auth && !have_resp) {
+		if (hook && on_registry && !req->no_auth && !have_resp) {
 			oci_error aerr = { 0 };
-			auth = reg_auth_header(repo, &aerr);
+			auth = hook->header(repo, &aerr);
 			if (!auth && aerr.code) {
 				if (err)
 					*err = aerr;
@@ -631,9 +685,9 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 				               repo->name);
 			continue;
 		}
-		if (resp->status == 401 && on_registry && !req->no_auth && !auth_retried) {
+		if (hook && resp->status == 401 && on_registry && !req->no_auth && !auth_retried) {
 			auth_retried = true;
-			int r = reg_auth_challenge(repo, resp->www_authenticate, auth != NULL, err);
+			int r = hook->challenge(repo, resp->www_authenticate, auth != NULL, err);
 			if (r < 0)
 				return -1;
 			if (r == 1 && (!req->src || (req->rewind && req->rewind(req->src_ud) == 0)))
@@ -651,65 +705,6 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 		}
 		return 0;
 	}
-}
-
-int reg_http_error(struct reg_repo *repo, const char *what, const struct reg_response *resp,
-                   oci_error *err)
-{
-	char detail[512] = "";
-	json_error_t jerr;
-	_cleanup_json_ json_t *j = NULL;
-
-	if (resp->body.len)
-		j = json_loadb(resp->body.data, resp->body.len, 0, &jerr);
-	json_t *errs = j ? json_object_get(j, "errors") : NULL;
-	size_t i;
-	json_t *e;
-	json_array_foreach(errs, i, e) {
-		const char *code = json_string_value(json_object_get(e, "code"));
-		const char *msg = json_string_value(json_object_get(e, "message"));
-		size_t l = strlen(detail);
-		snprintf(detail + l, sizeof detail - l, "%s%s", l ? "; " : "",
-		         msg && *msg ? msg : code ? code : "error");
-		if (i >= 2)
-			break;
-	}
-	if (resp->status == 401 && resp->www_authenticate) {
-		/* name what the token lacked rather than the generic "authentication required" */
-		struct reg_challenge ch[4];
-		int n = reg_parse_challenges(resp->www_authenticate, ch, 4);
-		for (int k = 0; k < n; k++) {
-			if (ch[k].error && strcmp(ch[k].error, "insufficient_scope") == 0 && ch[k].scope) {
-				_cleanup_free_ char *sorted = reg_scopes_union(ch[k].scope, NULL);
-				snprintf(detail, sizeof detail, "not authorized for %s", sorted);
-			}
-			reg_challenge_release(&ch[k]);
-		}
-	}
-	if (!detail[0]) {
-		switch (resp->status) {
-		case 401: snprintf(detail, sizeof detail, "authentication required"); break;
-		case 403: snprintf(detail, sizeof detail, "access denied"); break;
-		case 404: snprintf(detail, sizeof detail, "not found"); break;
-		case 429: snprintf(detail, sizeof detail, "too many requests"); break;
-		default: snprintf(detail, sizeof detail, "HTTP %ld", resp->status);
-		}
-	}
-	int code = resp->status == 401 || resp->status == 403 ? OCI_E_AUTH : OCI_E_REGISTRY;
-	const char *hint = "";
-	if (code == OCI_E_AUTH) {
-		struct reg_host *hs = reg_host_get(repo->c, repo->host);
-		pthread_mutex_lock(&repo->c->lock);
-		bool anonymous = hs->creds_loaded && !hs->creds;
-		pthread_mutex_unlock(&repo->c->lock);
-		if (anonymous)
-			hint = " (anonymous: no credentials found; use 'ccreg login' or --auth-file)";
-	}
-	oci_err(err, code, "%s: %s on %s%s%s", what, detail, repo->host,
-	        resp->status >= 500 ? " (server error)" : "", hint);
-	if (err)
-		err->http_status = (int)resp->status;
-	return -1;
 }
 
 char *reg_resolve_url(struct reg_repo *repo, const char *location)

@@ -1,73 +1,52 @@
-/* registry/transport.h: one HTTP exchange with retries, on libcurl (private
- * to registry/).
+/* registry/transport.h: the bottom floor of the registry client: one HTTP
+ * exchange with retries, on libcurl (private to registry/; see internal.h
+ * for the floors).
  *
  * reg_http() performs a request against a registry host: it picks the scheme
  * (HTTPS; plain HTTP only for loopback/insecure hosts whose port does not
- * speak TLS), adds the Authorization the auth layer provides, retries
+ * speak TLS), adds the Authorization the auth hook provides, retries
  * connection errors and 429/502/503/504 with capped backoff (honouring
  * Retry-After) while the body can be replayed, and logs with -v.  Redirects
  * are not followed here: callers that accept them (blob GETs) follow
  * Location themselves, dropping Authorization for other hosts.
+ *
+ * Transport owns the client's curl share, its pool of easy handles and its
+ * hosts (reg_transport_init / reg_transport_release); a reg_host lives as
+ * long as the client.  A reg_response's fields belong to the caller until
+ * reg_response_release.  client.h is included for the stream callback types
+ * and the options only.
  */
 #ifndef CCREG_REGISTRY_TRANSPORT_H
 #define CCREG_REGISTRY_TRANSPORT_H
 
 #include <curl/curl.h>
-#include <pthread.h>
-#include <time.h>
 
 #include "oci/cleanup.h"
 #include "registry/client.h"
 
 #define REG_MAX_BODY (4 << 20) /* cap on bodies kept in memory (manifests, errors) */
 
-enum reg_scheme { REG_SCHEME_UNKNOWN, REG_SCHEME_HTTPS, REG_SCHEME_HTTP };
-enum reg_auth_kind { REG_AUTH_UNKNOWN, REG_AUTH_NONE, REG_AUTH_BASIC, REG_AUTH_BEARER };
+struct reg_client;
+struct reg_host;
+struct reg_repo;
 
-/* Per-host state, created on first use and kept for the client's life;
- * fields are guarded by reg_client.lock. */
-struct reg_host {
-	char *host;
-	pthread_mutex_t probe_lock; /* one thread decides the scheme; others wait */
-	enum reg_scheme scheme;     /* written under probe_lock */
-	enum reg_auth_kind auth;
-	char *realm, *service; /* bearer challenge */
-	bool creds_loaded;
-	bool have_creds;
-	struct reg_creds *creds;
-	char **hints; /* scope sets to request whole (see reg_auth_hint_locked) */
-	size_t n_hints;
-};
-
-struct reg_token {
-	struct reg_token *next;
-	char *host, *scopes;
-	char *header; /* "Bearer …" */
-	time_t expires;
-};
-
-struct reg_client {
-	struct reg_options o;
-	char **insecure_hosts; /* owned copy */
-	char *ca_file, *auth_file;
-	CURLSH *share;
-	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	pthread_mutex_t token_lock; /* one token request at a time */
-	pthread_mutex_t lock; /* guards everything below, and reg_repo.scopes */
-	CURL **idle;          /* pooled easy handles */
-	size_t n_idle, cap_idle;
-	struct reg_host **hosts;
-	size_t n_hosts;
-	struct reg_token *tokens;
-};
-
-struct reg_repo {
-	struct reg_client *c;
-	char *domain;   /* as referenced: docker.io, 127.0.0.1:5000 */
-	char *host;     /* API host: registry-1.docker.io, 127.0.0.1:5000 */
-	char *path;     /* a/b */
-	char *name;     /* domain/path for messages */
-	char *scopes;   /* space-separated token scopes, sorted */
+/* Authentication, supplied by the floor above (auth.c installs it in
+ * reg_auth_init).  Transport never calls auth directly: it asks `header`
+ * for each request to the registry, and hands a 401 to `challenge` once
+ * before retrying.  A hook rather than a loop in reg_http's callers: the
+ * retry budget, the scheme probe (whose answer may be the 401) and the
+ * replay of a rewindable body stay in one loop, and callers keep making
+ * one call.
+ *
+ * header: the Authorization value for a request to repo ("Bearer …",
+ * "Basic …"; caller frees), or NULL when none is known yet (err left
+ * clear) or on error (err filled).
+ * challenge: react to a 401 (sent_auth: the request carried an
+ * Authorization); 1 when a retry may succeed, 0 when not, -1 on error. */
+struct reg_auth_hook {
+	char *(*header)(struct reg_repo *repo, oci_error *err);
+	int (*challenge)(struct reg_repo *repo, const char *www_authenticate, bool sent_auth,
+	                 oci_error *err);
 };
 
 struct reg_request {
@@ -111,21 +90,22 @@ struct reg_response {
 
 void reg_response_release(struct reg_response *r);
 
+/* Set up and release transport's part of c (the curl share and its locks,
+ * the handle pool, the hosts).  Release frees the hosts: the floors above
+ * free what they hung on them before. */
+void reg_transport_init(struct reg_client *c);
+void reg_transport_release(struct reg_client *c);
+
 /* The host's state, created on first use. */
 struct reg_host *reg_host_get(struct reg_client *c, const char *host);
 
 /* Perform req on repo's registry.  Returns 0 when an HTTP response arrived
  * (any status: callers judge it), -1 on transport failure after retries
  * (err filled, OCI_E_REGISTRY).  Authentication (401 → token → retry) is
- * handled inside: a final 401/403 is returned as a response. */
+ * handled inside through c->auth_hook: a final 401/403 is returned as a
+ * response. */
 int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_response *resp,
              oci_error *err);
-
-/* Turn a non-success response into an error: registry error bodies
- * ({"errors":[{"code","message"}]}) become "WHAT: message on HOST";
- * 401/403 give OCI_E_AUTH.  Always returns -1. */
-int reg_http_error(struct reg_repo *repo, const char *what, const struct reg_response *resp,
-                   oci_error *err);
 
 /* Resolve a Location (absolute or relative) against the repo's base URL. */
 char *reg_resolve_url(struct reg_repo *repo, const char *location);
@@ -141,49 +121,5 @@ long reg_backoff(struct reg_client *c, int attempt, const char *retry_after);
 
 /* Log one line through the client's logger (when verbose). */
 void reg_log(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* --- auth.c ---------------------------------------------------------------- */
-
-/* Authorization header value for a request to repo ("Bearer …"/"Basic …"),
- * from cache or by fetching a token when the host's challenge is known;
- * NULL when none is known yet.  Caller frees. */
-char *reg_auth_header(struct reg_repo *repo, oci_error *err);
-/* React to a 401 (sent_auth: the request carried an Authorization): record
- * the challenge(s), fetch credentials/token.  Returns 1 when a retry may
- * succeed, 0 when not, -1 on error. */
-int reg_auth_challenge(struct reg_repo *repo, const char *www_authenticate, bool sent_auth,
-                       oci_error *err);
-void reg_auth_free_all(struct reg_client *c);
-
-/* Scope sets: space-separated "type:name:action,…".  The union merges the
- * actions per resource (sorted; caller frees); cover: every action of
- * `want` is in `have`. */
-char *reg_scopes_union(const char *a, const char *b);
-bool reg_scopes_cover(const char *have, const char *want);
-/* Ask for `scopes` whole whenever a subset of it is needed on hs's host
- * (so one token serves a copy's source, target and mounts).  Call with
- * c->lock held. */
-void reg_auth_hint_locked(struct reg_host *hs, const char *scopes);
-
-struct reg_challenge {
-	char *scheme; /* "bearer", "basic" (lowercased) */
-	char *realm, *service, *scope, *error;
-};
-/* Parse a WWW-Authenticate value (several challenges, quoted/unquoted
- * parameters, commas inside quotes).  Returns the number parsed (≤ max),
- * -1 on malformed input. */
-int reg_parse_challenges(const char *value, struct reg_challenge *out, int max);
-void reg_challenge_release(struct reg_challenge *c);
-
-/* Credentials for a registry host from the auth file lookup or a
- * credential helper.  Returns 1 found, 0 none, -1 error (bad file). */
-struct reg_creds {
-	char *username;
-	char *secret;         /* password, or identity token */
-	bool identity_token;  /* secret is an OAuth2 refresh token */
-};
-int reg_creds_lookup(struct reg_client *c, const char *domain, struct reg_creds *out,
-                     oci_error *err);
-void reg_creds_release(struct reg_creds *cr);
 
 #endif

@@ -8,7 +8,7 @@
  */
 #include "fuzz.h"
 #include "oci/cleanup.h"
-#include "registry/transport.h"
+#include "registry/auth.h"
 
 #define MAX_CH 4
 

@@ -1,0 +1,82 @@
+/* registry/internal.h: the structures the floors of the registry client
+ * share (private to registry/; everyone else sees opaque pointers through
+ * client.h).
+ *
+ * Floors, bottom up; a floor calls only the floors below it:
+ *
+ *   transport.c  HTTP exchanges: pooled curl handles, the per-host scheme
+ *                probe, retries, -v logging                  (transport.h)
+ *   creds.c      credentials: auth file lookup, credential helpers, and
+ *                login/logout storage                        (creds.h)
+ *   auth.c       challenges, tokens, scope sets; plugs into transport
+ *                through reg_auth_hook                       (auth.h)
+ *   client.c     reg_client / reg_repo and the distribution API
+ *                operations (manifests, blobs, uploads, mounts, tags)
+ *                                                            (client.h)
+ *   login.c      the login check                             (login.h)
+ *
+ * Ownership: reg_client_new (client.c) allocates the client and copies its
+ * options; reg_transport_init and reg_auth_init set up their own parts, and
+ * reg_client_free releases them top down (auth, then transport).  Hosts
+ * are created and freed by transport; auth hangs its per-host state on
+ * them and frees it first.  reg_repo belongs to whoever called
+ * reg_repo_new.
+ */
+#ifndef CCREG_REGISTRY_INTERNAL_H
+#define CCREG_REGISTRY_INTERNAL_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+
+#include "registry/client.h"
+
+struct reg_auth_hook;
+struct reg_auth_state;
+struct reg_host_auth;
+
+enum reg_scheme { REG_SCHEME_UNKNOWN, REG_SCHEME_HTTPS, REG_SCHEME_HTTP };
+
+/* Per-host state, created on first use (reg_host_get) and kept for the
+ * client's life. */
+struct reg_host {
+	char *host;
+	/* transport.c */
+	pthread_mutex_t probe_lock; /* one thread decides the scheme; others wait */
+	enum reg_scheme scheme;     /* written under probe_lock */
+	/* auth.c's (challenge, credentials, scope hints), under reg_client.lock;
+	 * NULL until auth first needs it */
+	struct reg_host_auth *auth;
+};
+
+struct reg_client {
+	/* client.c: the options, with owned copies of their strings */
+	struct reg_options o;
+	char **insecure_hosts;
+	char *ca_file, *auth_file;
+	/* short critical sections of every floor: the pool and host list
+	 * (transport), the tokens and per-host auth state (auth), and
+	 * reg_repo.scopes */
+	pthread_mutex_t lock;
+	/* transport.c (reg_transport_init / reg_transport_release) */
+	CURLSH *share;
+	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+	CURL **idle; /* pooled easy handles */
+	size_t n_idle, cap_idle;
+	struct reg_host **hosts;
+	size_t n_hosts;
+	const struct reg_auth_hook *auth_hook; /* installed by reg_auth_init */
+	/* auth.c (reg_auth_init / reg_auth_release) */
+	struct reg_auth_state *auth;
+};
+
+/* client.c creates and frees it; the other floors read it. */
+struct reg_repo {
+	struct reg_client *c;
+	char *domain;   /* as referenced: docker.io, 127.0.0.1:5000 */
+	char *host;     /* API host: registry-1.docker.io, 127.0.0.1:5000 */
+	char *path;     /* a/b */
+	char *name;     /* domain/path for messages */
+	char *scopes;   /* space-separated token scopes, sorted; swapped under c->lock */
+};
+
+#endif
