@@ -11,7 +11,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/creds.h"
 #include "registry/transport.h"
 

@@ -5,7 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "oci/cleanup.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 #include "registry/transport.h"
 
 void reg_pool_free(struct reg_client *c);

@@ -20,6 +20,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/creds.h"
 #include "registry/transport.h"
 

@@ -7,7 +7,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/transport.h"
 
 #define REG_USER_AGENT "ccreg/0.1"

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/client.h"
 #include "registry/creds.h"
 #include "registry/transport.h"
