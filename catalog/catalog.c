@@ -10,6 +10,7 @@
 #include "catalog/scan.h"
 #include "oci/cleanup.h"
 #include "oci/platform.h"
+#include "oci/util.h"
 
 static const char *str_or_null(json_t *obj, const char *name)
 {

@@ -15,11 +15,11 @@
  * Ownership: the catalog owns everything reachable from it (strings,
  * versions, the borrowed json_t pointers); cat_free() releases it all.
  * Edits (cat_add_version, cat_set_tested, cat_set_number) change only the
- * bytes they must, write the file atomically (FILE.tmp.XXXXXX, fsync,
- * rename) after checking that the result parses to exactly the intended
- * JSON, then reload the catalog: pointers into it taken before an edit are
- * invalid after it.  Errors are OCI_E_USAGE (malformed catalog, unknown
- * image or tag, refused edit) unless writing the file failed.
+ * bytes they must, write the file atomically (oci_file_replace: a temporary
+ * file, fsync, rename) after checking that the result parses to exactly the
+ * intended JSON, then reload the catalog: pointers into it taken before an
+ * edit are invalid after it.  Errors are OCI_E_USAGE (malformed catalog,
+ * unknown image or tag, refused edit), or OCI_E_IO when writing failed.
  */
 #ifndef CCREG_CATALOG_CATALOG_H
 #define CCREG_CATALOG_CATALOG_H

@@ -9,6 +9,7 @@
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
 #include "oci/platform.h"
+#include "oci/util.h"
 #include "registry/assemble.h"
 #include "registry/transfer.h"
 

@@ -2,10 +2,10 @@
 #include <errno.h>
 #include <getopt.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/commands.h"
 #include "oci/cleanup.h"
+#include "oci/file.h"
 #include "oci/ref.h"
 #include "registry/client.h"
 
@@ -15,12 +15,17 @@ const char cmd_blob_usage[] =
 	"is written to FILE only once verified (a temporary file is renamed into\n"
 	"place); on standard output a digest mismatch still exits 3.\n";
 
-static int write_sink(void *ud, const void *p, size_t n, oci_error *err)
+static int stdout_sink(void *ud, const void *p, size_t n, oci_error *err)
 {
-	FILE *f = ud;
-	if (fwrite(p, 1, n, f) != n)
-		return oci_err(err, OCI_E_REGISTRY, "write error: %s", strerror(errno));
+	(void)ud;
+	if (fwrite(p, 1, n, stdout) != n)
+		return oci_err(err, OCI_E_IO, "write error on standard output: %s", strerror(errno));
 	return 0;
+}
+
+static int file_sink(void *ud, const void *p, size_t n, oci_error *err)
+{
+	return oci_file_write(ud, p, n, err);
 }
 
 int cmd_blob(struct cli_ctx *ctx, int argc, char **argv)
@@ -42,40 +47,19 @@ int cmd_blob(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("blob", "expected one REPO@DIGEST");
 
 	oci_error err = { 0 };
-	struct oci_ref ref = { 0 };
-	struct reg_repo *repo = NULL;
-	_cleanup_free_ char *tmp = NULL;
+	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
+	_cleanup_(reg_repo_freep) struct reg_repo *repo = NULL;
+	_cleanup_(oci_file_abortp) struct oci_file_writer w = { 0 };
 	if (cli_open_repo(ctx, argv[optind], false, &ref, &repo, &err) < 0)
 		return cli_fail(&err);
-	int rc = 0;
-	if (!ref.digest) {
-		rc = cli_usage_error("blob", "%s names no digest (expected REPO@sha256:...)", argv[optind]);
-		goto done;
-	}
-	if (!out) {
-		if (reg_blob_get(repo, ref.digest, -1, write_sink, stdout, &err) < 0)
-			rc = cli_fail(&err);
-		goto done;
-	}
-	tmp = oci_xasprintf("%s.ccreg-XXXXXX", out);
-	int fd = mkstemp(tmp);
-	FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-	if (!f) {
-		oci_err(&err, OCI_E_USAGE, "%s: %s", out, strerror(errno));
-		rc = cli_fail(&err);
-		goto done;
-	}
-	if (reg_blob_get(repo, ref.digest, -1, write_sink, f, &err) < 0) {
-		fclose(f);
-		unlink(tmp);
-		rc = cli_fail(&err);
-	} else if (fflush(f) != 0 || fsync(fileno(f)) != 0 || fclose(f) != 0 || rename(tmp, out) != 0) {
-		oci_err(&err, OCI_E_USAGE, "%s: %s", out, strerror(errno));
-		unlink(tmp);
-		rc = cli_fail(&err);
-	}
-done:
-	reg_repo_free(repo);
-	oci_ref_release(&ref);
-	return rc;
+	if (!ref.digest)
+		return cli_usage_error("blob", "%s names no digest (expected REPO@sha256:...)", argv[optind]);
+	if (!out)
+		return reg_blob_get(repo, ref.digest, -1, stdout_sink, NULL, &err) < 0 ? cli_fail(&err) : 0;
+	/* the file gets its final name only once the blob is verified */
+	if (oci_file_begin(&w, out, OCI_FILE_MODE_KEEP, &err) < 0 ||
+	    reg_blob_get(repo, ref.digest, -1, file_sink, &w, &err) < 0 ||
+	    oci_file_commit(&w, &err) < 0)
+		return cli_fail(&err);
+	return 0;
 }

@@ -8,6 +8,7 @@
 #include "cli/verify.h"
 #include "oci/cleanup.h"
 #include "oci/platform.h"
+#include "oci/util.h"
 
 const char cmd_catalog_usage[] =
 	"Usage: ccreg catalog SUBCOMMAND [ARGS]\n\n"

@@ -4,6 +4,7 @@
 #include "cli/commands.h"
 #include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/image.h"
 
 const char cmd_config_usage[] =
@@ -30,12 +31,12 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("config", "expected one reference");
 
 	oci_error err = { 0 };
-	struct oci_ref ref = { 0 };
-	struct oci_platform want = { 0 };
-	struct reg_repo *repo = NULL;
-	struct reg_image img = { 0 };
-	struct oci_config cfg = { 0 };
-	struct oci_buf raw = { 0 };
+	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
+	_cleanup_(oci_platform_releasep) struct oci_platform want = { 0 };
+	_cleanup_(reg_repo_freep) struct reg_repo *repo = NULL;
+	_cleanup_(reg_image_releasep) struct reg_image img = { 0 };
+	_cleanup_(oci_config_releasep) struct oci_config cfg = { 0 };
+	_cleanup_buf_ struct oci_buf raw = { 0 };
 	int rc = 0;
 
 	if (platform)
@@ -44,18 +45,10 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 		reg_host_platform(&want);
 	if (rc < 0 || cli_open_repo(ctx, argv[optind], false, &ref, &repo, &err) < 0 ||
 	    reg_image_get(repo, oci_ref_reference(&ref), &want, &img, &err) < 0 ||
-	    reg_config_get(repo, &img.m.config, &cfg, &raw, &err) < 0) {
-		rc = cli_fail(&err);
-	} else {
-		fwrite(raw.data, 1, raw.len, stdout);
-		if (raw.len && raw.data[raw.len - 1] != '\n' && isatty(fileno(stdout)))
-			fputc('\n', stdout);
-	}
-	oci_buf_release(&raw);
-	oci_config_release(&cfg);
-	reg_image_release(&img);
-	reg_repo_free(repo);
-	oci_ref_release(&ref);
-	oci_platform_release(&want);
-	return rc;
+	    reg_config_get(repo, &img.m.config, &cfg, &raw, &err) < 0)
+		return cli_fail(&err);
+	fwrite(raw.data, 1, raw.len, stdout);
+	if (raw.len && raw.data[raw.len - 1] != '\n' && isatty(fileno(stdout)))
+		fputc('\n', stdout);
+	return 0;
 }

@@ -4,7 +4,6 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "oci/cleanup.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
 #include "registry/xfer.h"

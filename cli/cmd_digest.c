@@ -16,8 +16,8 @@ int cmd_digest(struct cli_ctx *ctx, int argc, char **argv)
 		return argc == 2 ? cli_usage_error("digest", "unknown option '%s'", argv[1])
 		                 : cli_usage_error("digest", "expected one reference");
 	oci_error err = { 0 };
-	struct oci_ref ref = { 0 };
-	struct reg_repo *repo = NULL;
+	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
+	_cleanup_(reg_repo_freep) struct reg_repo *repo = NULL;
 	_cleanup_free_ char *digest = NULL;
 	int rc = 0;
 
@@ -44,7 +44,5 @@ int cmd_digest(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		printf("%s\n", digest);
 	}
-	reg_repo_free(repo);
-	oci_ref_release(&ref);
 	return rc;
 }

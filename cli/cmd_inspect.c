@@ -7,6 +7,7 @@
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/image.h"
 #include "registry/parallel.h"
 

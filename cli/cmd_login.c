@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/client.h"
 #include "registry/creds.h"
 #include "registry/login.h"

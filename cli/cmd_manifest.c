@@ -33,22 +33,15 @@ int cmd_manifest(struct cli_ctx *ctx, int argc, char **argv)
 		return cli_usage_error("manifest", "expected one reference");
 
 	oci_error err = { 0 };
-	struct oci_ref ref = { 0 };
-	struct oci_platform want = { 0 };
-	struct reg_repo *repo = NULL;
-	struct reg_image img = { 0 };
-	int rc = 0;
+	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
+	_cleanup_(oci_platform_releasep) struct oci_platform want = { 0 };
+	_cleanup_(reg_repo_freep) struct reg_repo *repo = NULL;
+	_cleanup_(reg_image_releasep) struct reg_image img = { 0 };
 	if ((platform && oci_platform_parse(&want, platform, &err) < 0) ||
 	    cli_open_repo(ctx, argv[optind], false, &ref, &repo, &err) < 0 ||
-	    reg_image_get(repo, oci_ref_reference(&ref), platform ? &want : NULL, &img, &err) < 0) {
-		rc = cli_fail(&err);
-	} else {
-		const struct reg_manifest *m = img.selected ? &img.manifest : &img.top;
-		fwrite(m->data, 1, m->len, stdout);
-	}
-	reg_image_release(&img);
-	reg_repo_free(repo);
-	oci_ref_release(&ref);
-	oci_platform_release(&want);
-	return rc;
+	    reg_image_get(repo, oci_ref_reference(&ref), platform ? &want : NULL, &img, &err) < 0)
+		return cli_fail(&err);
+	const struct reg_manifest *m = img.selected ? &img.manifest : &img.top;
+	fwrite(m->data, 1, m->len, stdout);
+	return 0;
 }

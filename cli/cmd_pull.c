@@ -7,6 +7,7 @@
 #include "oci/cleanup.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/xfer.h"
 
 const char cmd_pull_usage[] =

@@ -7,6 +7,7 @@
 #include "cli/progress.h"
 #include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/xfer.h"
 
 #define DEFAULT_LEVEL 1

@@ -1,20 +1,18 @@
 /* cli/cmd_verify.c: `ccreg verify [IMAGE[:TAG]...]`: the catalog checked
  * against the registry, as a table, --json or a JUnit report. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
 #include "cli/verify.h"
 #include "oci/cleanup.h"
+#include "oci/file.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/client.h"
 #include "registry/verify.h"
 
@@ -313,36 +311,19 @@ static void write_junit(FILE *f, const struct vrun *v, size_t failed, size_t war
 	fputs("  </testsuite>\n</testsuites>\n", f);
 }
 
-/* Replace path with the report: temp file beside it, fsync, rename. */
+/* Replace path with the report, atomically (oci/file.h). */
 static int junit_file(const char *path, const struct vrun *v, size_t failed, size_t warnings,
                       double secs, oci_error *err)
 {
-	_cleanup_free_ char *tmp = oci_xasprintf("%s.tmp.XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	FILE *f;
-
-	if (fd < 0)
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
-	}
-	fchmod(fd, 0644);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		abort();
 	write_junit(f, v, failed, warnings, secs);
-	if (fflush(f) != 0 || ferror(f) || fsync(fd) < 0) {
-		int e = errno;
-		fclose(f);
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(e));
-	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(e));
-	}
-	return 0;
+	if (fclose(f) != 0)
+		abort(); /* only allocation can fail in a memory stream */
+	return oci_file_replace(path, text, len, 0644, err);
 }
 
 /* --- the command ------------------------------------------------------------- */

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/client.h"
 
 int cli_open_repo(struct cli_ctx *ctx, const char *refstr, bool push, struct oci_ref *ref,

@@ -1,13 +1,17 @@
 /* cli/main.c: the command table, global options, and dispatch. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "config.h"
 #include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/client.h"
 
 static int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
@@ -289,11 +293,47 @@ static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
+/* A closed standard descriptor would be handed to the next file or socket
+ * opened, and output meant for stdout would land there: hold each closed
+ * one with /dev/null, read-only for stdout so that writing still fails. */
+static void hold_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd == 1 ? O_RDONLY : O_RDWR);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
+/* Output that could not be written is a local I/O failure (exit 5), not
+ * success: check what is still buffered and the stream's error flag. */
+static int close_stdout(int rc)
+{
+	errno = 0;
+	bool failed = fflush(stdout) != 0;
+	int e = errno;
+	failed |= ferror(stdout) != 0;
+	if (fclose(stdout) != 0 && !failed) {
+		failed = true;
+		e = errno;
+	}
+	/* a failed command has said why already; one error line is enough */
+	if (!failed || (rc != 0 && rc != OCI_E_CHECK))
+		return rc;
+	fprintf(stderr, "ccreg: write error on standard output: %s\n", strerror(e ? e : EIO));
+	return OCI_E_IO;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_ctx ctx = { 0 };
 	int rc;
 
+	hold_std_fds();
 	argc--, argv++; /* drop program name */
 	if (take_globals(&ctx.g, &argc, argv) < 0)
 		return OCI_E_USAGE;
@@ -323,10 +363,5 @@ int main(int argc, char **argv)
 	reg_client_free(ctx.client);
 	oci_strvfreep(&ctx.g.insecure_hosts);
 	reg_global_cleanup();
-	fflush(stdout);
-	if (ferror(stdout)) {
-		fprintf(stderr, "ccreg: write error on standard output\n");
-		return rc ? rc : OCI_E_REGISTRY;
-	}
-	return rc;
+	return close_stdout(rc);
 }

@@ -8,6 +8,7 @@
 #include "oci/cleanup.h"
 #include "oci/digest.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 
 /* Manifests and configs larger than this are refused, as registries do. */
 #define DOC_MAX ((size_t)4 << 20)

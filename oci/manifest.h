@@ -72,6 +72,7 @@ void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor
 void oci_manifest_release(struct oci_manifest *m);
 void oci_index_release(struct oci_index *ix);
 void oci_config_release(struct oci_config *c);
+static inline void oci_config_releasep(struct oci_config *c) { oci_config_release(c); }
 
 /* Descriptor → JSON object (mediaType, digest, size, platform, annotations,
  * artifactType, extra fields).  New reference. */

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "oci/cleanup.h"
+#include "oci/util.h"
 
 static void set_str(char **dst, const char *v)
 {

@@ -3,6 +3,7 @@
 
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 #include "registry/assemble.h"
 #include "registry/image.h"
 #include "registry/parallel.h"

@@ -4,6 +4,7 @@
 
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 #include "registry/image.h"
 
 void reg_image_release(struct reg_image *img)

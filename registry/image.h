@@ -9,6 +9,7 @@
 #define CCREG_REGISTRY_IMAGE_H
 
 #include "oci/manifest.h"
+#include "oci/util.h"
 #include "registry/client.h"
 
 #define REG_MAX_CONFIG (8 << 20) /* configs are read into memory; cap them */
@@ -25,6 +26,7 @@ struct reg_image {
 int reg_image_get(struct reg_repo *r, const char *reference, const struct oci_platform *want,
                   struct reg_image *out, oci_error *err);
 void reg_image_release(struct reg_image *img);
+static inline void reg_image_releasep(struct reg_image *img) { reg_image_release(img); }
 
 /* Index entry for a platform (skipping attestations): its position, or -1
  * with an error listing what the index holds. */

@@ -1,9 +1,10 @@
 /* registry/parallel.c: a fixed pool of threads over an index range. */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/parallel.h"
 
 struct par {

@@ -5,7 +5,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "oci/cleanup.h"
 #include "registry/transfer.h"
 
 struct pump {

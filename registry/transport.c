@@ -8,8 +8,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "oci/cleanup.h"
 #include "oci/ref.h"
 #include "registry/internal.h"
+#include "oci/util.h"
 #include "registry/transport.h"
 
 #define REG_USER_AGENT "ccreg/0.1"

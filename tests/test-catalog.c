@@ -9,6 +9,7 @@
 
 #include "catalog/catalog.h"
 #include "oci/cleanup.h"
+#include "oci/util.h"
 #include "tests/tap.h"
 
 #define SMALL "fixtures/catalog/small.json"

@@ -7,6 +7,7 @@
 #include "oci/digest.h"
 #include "oci/manifest.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 #include "tests/tap.h"
 
 #define DIR "fixtures/manifests/"
