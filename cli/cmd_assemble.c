@@ -13,36 +13,45 @@
 #include "registry/assemble.h"
 #include "registry/transfer.h"
 
-const char cmd_assemble_usage[] =
-	"Usage: ccreg assemble IMAGE[:TAG] [OPTIONS]\n"
-	"       ccreg assemble --to TARGET SOURCE... [OPTIONS]\n\n"
-	"Build and push the multi-arch index of a catalog image from its per-arch\n"
-	"images <package>-x86_64:TAG and <package>-arm64:TAG on --registry, into\n"
-	"<package>:TAG (TAG defaults to the catalog's last version).  With --to,\n"
-	"the index TARGET is made of the given SOURCE references instead.\n\n"
-	"Each platform is read from the image config; a source whose config\n"
-	"contradicts the catalog's arch, or two sources of the same platform, are\n"
-	"refused.  A source that is an index (buildx) is flattened to its image\n"
-	"for the wanted platform (with --to: every image it holds) and the\n"
-	"attestation manifests that point at it.  Blobs are mounted from the\n"
-	"sources' repositories, or copied when that is not possible; child\n"
-	"manifests are pushed by digest; the index is written last, so a failure\n"
-	"leaves the tag as it was.  When the tag already holds the same index,\n"
-	"nothing is written.  Prints the index digest.\n\n"
-	"Options:\n"
-	"      --to TARGET           explicit mode: the reference to write\n"
-	"      --arch LIST           catalog mode: arches to assemble instead of the\n"
-	"                            catalog's (comma-separated: x86_64,arm64)\n"
-	"      --format oci|docker   index type (default: Docker manifest list when\n"
-	"                            every child is Docker schema2 and there are no\n"
-	"                            annotations, else OCI index)\n"
-	"      --annotation KEY=VALUE  annotation on the index (repeatable)\n"
-	"      --also-tag TAG        also point TAG at the index (repeatable)\n"
-	"      --no-attestations     leave out the sources' attestation manifests\n"
-	"      --dry-run             print the plan and the index JSON, write nothing\n"
-	"      --json                print {target, digest, mediaType, children, ...}\n";
+enum { O_TO = 256, O_ARCH, O_FORMAT, O_ANNOT, O_ALSO, O_NOATT, O_DRY, O_JSON };
 
-enum { O_TO = 256, O_ARCH, O_FORMAT, O_ANNOT, O_ALSO, O_NOATT, O_DRY };
+static const struct cli_opt assemble_opts[] = {
+	{ O_TO, 0, "to", CLI_OPT_VALUE, "TARGET", "explicit mode: the reference to write" },
+	{ O_ARCH, 0, "arch", CLI_OPT_VALUE, "LIST",
+	  "catalog mode: arches to assemble instead of the catalog's (comma-separated: x86_64,arm64)" },
+	{ O_FORMAT, 0, "format", CLI_OPT_VALUE, "oci|docker",
+	  "index type (default: Docker manifest list when every child is Docker schema2 and there "
+	  "are no annotations, else OCI index)" },
+	{ O_ANNOT, 0, "annotation", CLI_OPT_LIST, "KEY=VALUE", "annotation on the index (repeatable)" },
+	{ O_ALSO, 0, "also-tag", CLI_OPT_LIST, "TAG", "also point TAG at the index (repeatable)" },
+	{ O_NOATT, 0, "no-attestations", CLI_OPT_FLAG, NULL, "leave out the sources' attestation manifests" },
+	{ O_DRY, 0, "dry-run", CLI_OPT_FLAG, NULL, "print the plan and the index JSON, write nothing" },
+	{ O_JSON, 0, "json", CLI_OPT_FLAG, NULL, "print {target, digest, mediaType, children, ...}",
+	  CLI_OPT_GLOBAL },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_assemble_spec = {
+	.name = "assemble",
+	.summary = "build and push a multi-arch index from per-arch images",
+	.synopsis = (const char *const[]){ "assemble IMAGE[:TAG] [OPTIONS]",
+	                                   "assemble --to TARGET SOURCE... [OPTIONS]", NULL },
+	.description =
+		"Build and push the multi-arch index of a catalog image from its per-arch\n"
+		"images <package>-x86_64:TAG and <package>-arm64:TAG on --registry, into\n"
+		"<package>:TAG (TAG defaults to the catalog's last version).  With --to,\n"
+		"the index TARGET is made of the given SOURCE references instead.\n\n"
+		"Each platform is read from the image config; a source whose config\n"
+		"contradicts the catalog's arch, or two sources of the same platform, are\n"
+		"refused.  A source that is an index (buildx) is flattened to its image\n"
+		"for the wanted platform (with --to: every image it holds) and the\n"
+		"attestation manifests that point at it.  Blobs are mounted from the\n"
+		"sources' repositories, or copied when that is not possible; child\n"
+		"manifests are pushed by digest; the index is written last, so a failure\n"
+		"leaves the tag as it was.  When the tag already holds the same index,\n"
+		"nothing is written.  Prints the index digest.\n",
+	.opts = assemble_opts,
+};
 
 struct args {
 	const char *to;
@@ -206,41 +215,32 @@ static json_t *plan_json(const struct reg_asm_plan *p, bool dry)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "to", required_argument, NULL, O_TO },
-		{ "arch", required_argument, NULL, O_ARCH },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "annotation", required_argument, NULL, O_ANNOT },
-		{ "also-tag", required_argument, NULL, O_ALSO },
-		{ "no-attestations", no_argument, NULL, O_NOATT },
-		{ "dry-run", no_argument, NULL, O_DRY },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	int ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_assemble_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		switch (ch) {
 		case O_TO:
-			a->to = optarg;
+			a->to = p.value;
 			break;
 		case O_ARCH:
-			a->arch = optarg;
+			a->arch = p.value;
 			break;
 		case O_FORMAT:
-			if (!strcmp(optarg, "oci"))
+			if (!strcmp(p.value, "oci"))
 				a->format = REG_ASM_OCI;
-			else if (!strcmp(optarg, "docker"))
+			else if (!strcmp(p.value, "docker"))
 				a->format = REG_ASM_DOCKER;
 			else
 				return cli_usage_error("assemble", "--format: \"%s\" is not oci or docker",
-				                       optarg);
+				                       p.value);
 			break;
 		case O_ANNOT: {
-			const char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg)
+			const char *eq = strchr(p.value, '=');
+			if (!eq || eq == p.value)
 				return cli_usage_error("assemble", "--annotation: expected KEY=VALUE, got \"%s\"",
-				                       optarg);
-			_cleanup_free_ char *key = oci_xstrndup(optarg, (size_t)(eq - optarg));
+				                       p.value);
+			_cleanup_free_ char *key = oci_xstrndup(p.value, (size_t)(eq - p.value));
 			if (!a->annotations)
 				a->annotations = json_object();
 			json_object_set_new(a->annotations, key, json_string(eq + 1));
@@ -248,7 +248,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		case O_ALSO:
 			a->also = oci_xrealloc(a->also, (a->n_also + 2) * sizeof *a->also);
-			a->also[a->n_also++] = oci_xstrdup(optarg);
+			a->also[a->n_also++] = oci_xstrdup(p.value);
 			a->also[a->n_also] = NULL;
 			break;
 		case O_NOATT:
@@ -258,7 +258,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->dry = true;
 			break;
 		default:
-			return cli_bad_option("assemble", argc, argv);
+			return cli_bad_option(&p);
 		}
 	}
 	if (a->to && a->arch)

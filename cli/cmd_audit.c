@@ -28,39 +28,53 @@
 #include "registry/image.h"
 #include "registry/parallel.h"
 
-const char cmd_audit_usage[] =
-	"Usage: ccreg audit [OPTIONS] IMAGE[:TAG]... | REF... | --all\n\n"
-	"Stream each layer once (never to disk), verify its digest and its diff_id,\n"
-	"count what unpacking it produces, and recommend the catalog's disk sizes.\n"
-	"IMAGE[:TAG] names a catalog entry (default: its last version) and audits\n"
-	"every platform it is built for, at the assembled <package>:<tag>; any other\n"
-	"argument is an image reference (every platform of an index).  --all audits\n"
-	"the newest version of every enabled catalog image.  Layers shared between\n"
-	"platforms, tags and images are read once; results are cached by digest in\n"
-	"$XDG_CACHE_HOME/ccreg (default ~/.cache/ccreg), so a re-audit reads no blob.\n\n"
-	"  minDiskSizeGb = roundup to 5 GB of (OS allowance + GPU allowance (GPU\n"
-	"                  images) + on-disk estimate of all layers + compressed size\n"
-	"                  + headroom: max(pct of on-disk + compressed, minimum))\n"
-	"  dockerSizeGb  = unpacked (uncompressed tar) size in GB, rounded up\n"
-	"  GB = 10^9 bytes.  Status: under-provisioned when a catalog value is below\n"
-	"  the recommendation (or absent), over-provisioned when minDiskSizeGb is\n"
-	"  more than 50% above it.\n\n"
-	"Options:\n"
-	"  --all                  the whole catalog (disabled entries skipped)\n"
-	"  --platform P           only this platform (linux/amd64, arm64, ...)\n"
-	"  --check                exit 1 when anything is under-provisioned\n"
-	"  --write                raise catalog values that are too low (only those\n"
-	"                         numbers change; the file is replaced atomically)\n"
-	"  --allow-lower          with --write, also lower values to the recommendation\n"
-	"  --fast                 estimate gzip layers from their trailer (ISIZE, one\n"
-	"                         Range request) instead of streaming them; ambiguous\n"
-	"                         layers are still streamed; figures marked estimate\n"
-	"  --no-cache             stream every layer (results still refresh the cache)\n"
-	"  --os-gb N              OS allowance (default 10)\n"
-	"  --gpu-gb N             GPU allowance for GPU images (default 10)\n"
-	"  --headroom-pct N       headroom, percent of the image (default 15)\n"
-	"  --headroom-min-gb N    minimum headroom (default 2)\n"
-	"Global: -j/--jobs N layers at once (default 4), --json, -q (no progress).\n";
+enum { O_ALL = 256, O_CHECK, O_WRITE, O_LOWER, O_FAST, O_NOCACHE, O_OS, O_GPU, O_PCT, O_MIN,
+       O_PLATFORM };
+
+static const struct cli_opt audit_opts[] = {
+	{ O_ALL, 0, "all", CLI_OPT_FLAG, NULL, "the whole catalog (disabled entries skipped)" },
+	{ O_PLATFORM, 0, "platform", CLI_OPT_VALUE, "P", "only this platform (linux/amd64, arm64, ...)" },
+	{ O_CHECK, 0, "check", CLI_OPT_FLAG, NULL, "exit 1 when anything is under-provisioned" },
+	{ O_WRITE, 0, "write", CLI_OPT_FLAG, NULL,
+	  "raise catalog values that are too low (only those numbers change; the file is replaced "
+	  "atomically)" },
+	{ O_LOWER, 0, "allow-lower", CLI_OPT_FLAG, NULL,
+	  "with --write, also lower values to the recommendation" },
+	{ O_FAST, 0, "fast", CLI_OPT_FLAG, NULL,
+	  "estimate gzip layers from their trailer (ISIZE, one Range request) instead of streaming "
+	  "them; ambiguous layers are still streamed; figures marked estimate" },
+	{ O_NOCACHE, 0, "no-cache", CLI_OPT_FLAG, NULL,
+	  "stream every layer (results still refresh the cache)" },
+	{ O_OS, 0, "os-gb", CLI_OPT_VALUE, "N", "OS allowance (default 10)" },
+	{ O_GPU, 0, "gpu-gb", CLI_OPT_VALUE, "N", "GPU allowance for GPU images (default 10)" },
+	{ O_PCT, 0, "headroom-pct", CLI_OPT_VALUE, "N", "headroom, percent of the image (default 15)" },
+	{ O_MIN, 0, "headroom-min-gb", CLI_OPT_VALUE, "N", "minimum headroom (default 2)" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_audit_spec = {
+	.name = "audit",
+	.summary = "measure unpacked sizes and recommend minDiskSizeGb",
+	.synopsis = (const char *const[]){ "audit [OPTIONS] IMAGE[:TAG]... | REF... | --all", NULL },
+	.description =
+		"Stream each layer once (never to disk), verify its digest and its diff_id,\n"
+		"count what unpacking it produces, and recommend the catalog's disk sizes.\n"
+		"IMAGE[:TAG] names a catalog entry (default: its last version) and audits\n"
+		"every platform it is built for, at the assembled <package>:<tag>; any other\n"
+		"argument is an image reference (every platform of an index).  --all audits\n"
+		"the newest version of every enabled catalog image.  Layers shared between\n"
+		"platforms, tags and images are read once; results are cached by digest in\n"
+		"$XDG_CACHE_HOME/ccreg (default ~/.cache/ccreg), so a re-audit reads no blob.\n\n"
+		"  minDiskSizeGb = roundup to 5 GB of (OS allowance + GPU allowance (GPU\n"
+		"                  images) + on-disk estimate of all layers + compressed size\n"
+		"                  + headroom: max(pct of on-disk + compressed, minimum))\n"
+		"  dockerSizeGb  = unpacked (uncompressed tar) size in GB, rounded up\n"
+		"  GB = 10^9 bytes.  Status: under-provisioned when a catalog value is below\n"
+		"  the recommendation (or absent), over-provisioned when minDiskSizeGb is\n"
+		"  more than 50% above it.\n",
+	.opts = audit_opts,
+	.epilog = "Global: -j/--jobs N layers at once (default 4), --json, -q (no progress).\n",
+};
 
 enum source { SRC_STREAM, SRC_CACHE, SRC_ESTIMATE };
 static const char *const source_names[] = { "stream", "cache", "estimate" };
@@ -808,22 +822,7 @@ static int parse_number(const char *opt, const char *s, double *out)
 
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 {
-	enum { O_ALL = 256, O_CHECK, O_WRITE, O_LOWER, O_FAST, O_NOCACHE, O_OS, O_GPU, O_PCT,
-	       O_MIN, O_PLATFORM };
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, O_ALL },
-		{ "check", no_argument, NULL, O_CHECK },
-		{ "write", no_argument, NULL, O_WRITE },
-		{ "allow-lower", no_argument, NULL, O_LOWER },
-		{ "fast", no_argument, NULL, O_FAST },
-		{ "no-cache", no_argument, NULL, O_NOCACHE },
-		{ "os-gb", required_argument, NULL, O_OS },
-		{ "gpu-gb", required_argument, NULL, O_GPU },
-		{ "headroom-pct", required_argument, NULL, O_PCT },
-		{ "headroom-min-gb", required_argument, NULL, O_MIN },
-		{ "platform", required_argument, NULL, O_PLATFORM },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	struct audit a = { .ctx = ctx };
 	struct cat_catalog *cat = NULL;
 	struct oci_platform only = { 0 };
@@ -832,9 +831,9 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 	int rc = 0, ch;
 
 	cat_sizing_defaults(&a.sizing);
-	opterr = 0;
 	/* options may follow the arguments, as with docker */
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_audit_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		switch (ch) {
 		case O_ALL: all = true; break;
 		case O_CHECK: check = true; break;
@@ -842,18 +841,18 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 		case O_LOWER: lower = true; break;
 		case O_FAST: a.fast = true; break;
 		case O_NOCACHE: a.no_cache = true; break;
-		case O_OS: if (parse_number("--os-gb", optarg, &a.sizing.os_gb)) return 2; break;
-		case O_GPU: if (parse_number("--gpu-gb", optarg, &a.sizing.gpu_gb)) return 2; break;
-		case O_PCT: if (parse_number("--headroom-pct", optarg, &a.sizing.headroom_pct)) return 2; break;
-		case O_MIN: if (parse_number("--headroom-min-gb", optarg, &a.sizing.headroom_min_gb)) return 2; break;
+		case O_OS: if (parse_number("--os-gb", p.value, &a.sizing.os_gb)) return 2; break;
+		case O_GPU: if (parse_number("--gpu-gb", p.value, &a.sizing.gpu_gb)) return 2; break;
+		case O_PCT: if (parse_number("--headroom-pct", p.value, &a.sizing.headroom_pct)) return 2; break;
+		case O_MIN: if (parse_number("--headroom-min-gb", p.value, &a.sizing.headroom_min_gb)) return 2; break;
 		case O_PLATFORM:
 			oci_platform_release(&only);
-			if (oci_platform_parse(&only, optarg, &err) < 0)
+			if (oci_platform_parse(&only, p.value, &err) < 0)
 				return cli_usage_error("audit", "--platform: %s", err.msg);
 			a.only = &only;
 			break;
 		default:
-			return cli_bad_option("audit", argc, argv);
+			return cli_bad_option(&p);
 		}
 	}
 	if (all == (optind < argc))

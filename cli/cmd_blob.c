@@ -9,11 +9,21 @@
 #include "oci/ref.h"
 #include "registry/client.h"
 
-const char cmd_blob_usage[] =
-	"Usage: ccreg blob REPO@DIGEST [-o FILE]\n\n"
-	"Fetch one blob, streaming it and verifying its digest.  With -o the blob\n"
-	"is written to FILE only once verified (a temporary file is renamed into\n"
-	"place); on standard output a digest mismatch still exits 3.\n";
+static const struct cli_opt blob_opts[] = {
+	{ 'o', 'o', "output", CLI_OPT_VALUE, "FILE", "write the blob to FILE instead of standard output" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_blob_spec = {
+	.name = "blob",
+	.summary = "fetch one blob, verified",
+	.synopsis = (const char *const[]){ "blob REPO@DIGEST [-o FILE]", NULL },
+	.description =
+		"Fetch one blob, streaming it and verifying its digest.  With -o the blob\n"
+		"is written to FILE only once verified (a temporary file is renamed into\n"
+		"place); on standard output a digest mismatch still exits 3.\n",
+	.opts = blob_opts,
+};
 
 static int stdout_sink(void *ud, const void *p, size_t n, oci_error *err)
 {
@@ -30,18 +40,15 @@ static int file_sink(void *ud, const void *p, size_t n, oci_error *err)
 
 int cmd_blob(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "output", required_argument, NULL, 'o' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *out = NULL;
 	int ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_blob_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'o')
-			out = optarg;
+			out = p.value;
 		else
-			return cli_bad_option("blob", argc, argv);
+			return cli_bad_option(&p);
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("blob", "expected one REPO@DIGEST");

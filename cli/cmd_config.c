@@ -7,25 +7,32 @@
 #include "oci/util.h"
 #include "registry/image.h"
 
-const char cmd_config_usage[] =
-	"Usage: ccreg config REF [--platform OS/ARCH[/VARIANT]]\n\n"
-	"Print the image config (verified).  For an index, the platform defaults to\n"
-	"this machine's.\n";
+static const struct cli_opt config_opts[] = {
+	{ 'p', 'p', "platform", CLI_OPT_VALUE, "OS/ARCH[/VARIANT]", "the platform to pick from an index" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_config_spec = {
+	.name = "config",
+	.summary = "print an image config",
+	.synopsis = (const char *const[]){ "config REF [--platform OS/ARCH[/VARIANT]]", NULL },
+	.description =
+		"Print the image config (verified).  For an index, the platform defaults to\n"
+		"this machine's.\n",
+	.opts = config_opts,
+};
 
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "platform", required_argument, NULL, 'p' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *platform = NULL;
 	int ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_config_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'p')
-			platform = optarg;
+			platform = p.value;
 		else
-			return cli_bad_option("config", argc, argv);
+			return cli_bad_option(&p);
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("config", "expected one reference");

@@ -11,11 +11,15 @@
 #include "registry/image.h"
 #include "registry/parallel.h"
 
-const char cmd_inspect_usage[] =
-	"Usage: ccreg inspect REF [--json]\n\n"
-	"Show what REF points to: media type, digest, and for each platform the\n"
-	"manifest digest, config digest, layer count and compressed size.\n"
-	"Children of an index are fetched concurrently (--jobs).\n";
+const struct cli_cmd_spec cmd_inspect_spec = {
+	.name = "inspect",
+	.summary = "media type, digest, platforms, layers and sizes",
+	.synopsis = (const char *const[]){ "inspect REF [--json]", NULL },
+	.description =
+		"Show what REF points to: media type, digest, and for each platform the\n"
+		"manifest digest, config digest, layer count and compressed size.\n"
+		"Children of an index are fetched concurrently (--jobs).\n",
+};
 
 struct row {
 	char *platform, *digest, *media_type, *config;
@@ -73,9 +77,11 @@ static void print_rows(struct row *rows, size_t n)
 
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return argc == 2 ? cli_usage_error("inspect", "unknown option '%s'", argv[1])
-		                 : cli_usage_error("inspect", "expected one reference");
+	int r = cli_no_options(&cmd_inspect_spec, &argc, &argv);
+	if (r)
+		return r;
+	if (argc != 2)
+		return cli_usage_error("inspect", "expected one reference");
 	oci_error err = { 0 };
 	struct oci_ref ref = { 0 };
 	struct reg_repo *repo = NULL;

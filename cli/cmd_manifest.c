@@ -8,26 +8,33 @@
 #include "oci/ref.h"
 #include "registry/image.h"
 
-const char cmd_manifest_usage[] =
-	"Usage: ccreg manifest REF [--platform OS/ARCH[/VARIANT]]\n\n"
-	"Print the manifest or index REF points to, byte for byte as the registry\n"
-	"serves it (its digest is verified).  With --platform and an index, print\n"
-	"the image manifest for that platform instead.\n";
+static const struct cli_opt manifest_opts[] = {
+	{ 'p', 'p', "platform", CLI_OPT_VALUE, "OS/ARCH[/VARIANT]", "with an index: print the image manifest for this platform" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_manifest_spec = {
+	.name = "manifest",
+	.summary = "print a manifest or index exactly as served",
+	.synopsis = (const char *const[]){ "manifest REF [--platform OS/ARCH[/VARIANT]]", NULL },
+	.description =
+		"Print the manifest or index REF points to, byte for byte as the registry\n"
+		"serves it (its digest is verified).  With --platform and an index, print\n"
+		"the image manifest for that platform instead.\n",
+	.opts = manifest_opts,
+};
 
 int cmd_manifest(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "platform", required_argument, NULL, 'p' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *platform = NULL;
 	int ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_manifest_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'p')
-			platform = optarg;
+			platform = p.value;
 		else
-			return cli_bad_option("manifest", argc, argv);
+			return cli_bad_option(&p);
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("manifest", "expected one reference");

@@ -10,46 +10,50 @@
 #include "oci/util.h"
 #include "registry/xfer.h"
 
-const char cmd_pull_usage[] =
-	"Usage: ccreg pull [--platform P]... [--keep-docker] SRC oci:DIR[:NAME]\n\n"
-	"Pull the image SRC into the OCI image layout DIR (created when missing;\n"
-	"other images in it are kept) under the name NAME (default: SRC's tag).\n"
-	"Every platform of an index is pulled unless --platform selects some (one:\n"
-	"just its manifest; several: a new index holding only them).  Manifests\n"
-	"are stored byte for byte, so digests match the registry's, except that\n"
-	"Docker schema2 manifests and lists are rewritten with OCI media types (as\n"
-	"skopeo does; OCI layout readers such as umoci accept only those), which\n"
-	"gives them new digests; --keep-docker stores them unchanged.  Every blob is\n"
-	"verified before it is renamed into place; an interrupted pull leaves no\n"
-	"partial blob under a final name.  Blobs already in DIR are not fetched\n"
-	"again.  Prints the pulled digest.\n\n"
-	"Options:\n"
-	"      --platform P    os/arch[/variant] to pull from an index (repeatable)\n"
-	"      --keep-docker   store Docker manifests byte for byte (digests kept)\n";
+static const struct cli_opt pull_opts[] = {
+	{ 'p', 0, "platform", CLI_OPT_LIST, "P", "os/arch[/variant] to pull from an index (repeatable)" },
+	{ 'k', 0, "keep-docker", CLI_OPT_FLAG, NULL, "store Docker manifests byte for byte (digests kept)" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_pull_spec = {
+	.name = "pull",
+	.summary = "pull an image into an OCI image layout",
+	.synopsis = (const char *const[]){ "pull [--platform P]... [--keep-docker] SRC oci:DIR[:NAME]", NULL },
+	.description =
+		"Pull the image SRC into the OCI image layout DIR (created when missing;\n"
+		"other images in it are kept) under the name NAME (default: SRC's tag).\n"
+		"Every platform of an index is pulled unless --platform selects some (one:\n"
+		"just its manifest; several: a new index holding only them).  Manifests\n"
+		"are stored byte for byte, so digests match the registry's, except that\n"
+		"Docker schema2 manifests and lists are rewritten with OCI media types (as\n"
+		"skopeo does; OCI layout readers such as umoci accept only those), which\n"
+		"gives them new digests; --keep-docker stores them unchanged.  Every blob is\n"
+		"verified before it is renamed into place; an interrupted pull leaves no\n"
+		"partial blob under a final name.  Blobs already in DIR are not fetched\n"
+		"again.  Prints the pulled digest.\n",
+	.opts = pull_opts,
+};
 
 int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "platform", required_argument, NULL, 'p' },
-		{ "keep-docker", no_argument, NULL, 'k' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	struct oci_platform *plats = NULL;
 	size_t n_plats = 0;
 	bool keep_docker = false;
 	int ch, rc = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_pull_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'k') {
 			keep_docker = true;
 		} else if (ch == 'p') {
-			if (cli_add_platform("pull", optarg, &plats, &n_plats) < 0) {
+			if (cli_add_platform("pull", p.value, &plats, &n_plats) < 0) {
 				cli_free_platforms(plats, n_plats);
 				return OCI_E_USAGE;
 			}
 		} else {
 			cli_free_platforms(plats, n_plats);
-			return cli_bad_option("pull", argc, argv);
+			return cli_bad_option(&p);
 		}
 	}
 	if (argc - optind != 2 || strncmp(argv[optind + 1], "oci:", 4) != 0) {

@@ -12,25 +12,34 @@
 
 #define DEFAULT_LEVEL 1
 
-const char cmd_push_usage[] =
-	"Usage: ccreg push [--mount-from REPO] [--compression-level N] SRC DEST\n\n"
-	"Push an image from files to the registry reference DEST (its tag, else\n"
-	"latest).  SRC is one of:\n"
-	"  oci:DIR[:NAME]                an OCI image layout: the index.json entry\n"
-	"                                named NAME, or the only entry; a single\n"
-	"                                image or an index with its children\n"
-	"  docker-archive:FILE[:REF|@N]  a `docker save` tarball: the image tagged\n"
-	"                                REF, the N-th, or the only one; pushed as\n"
-	"                                Docker schema2 with gzip layers (plain\n"
-	"                                layers are compressed while uploading and\n"
-	"                                checked against the config's diff_ids)\n\n"
-	"Blobs the registry already has are skipped; the rest upload concurrently\n"
-	"(--jobs), each once; manifests go children first, then the index, then\n"
-	"the tag.  Prints the pushed digest.\n\n"
-	"Options:\n"
-	"      --mount-from REPO        try a cross-repository mount from REPO (a\n"
-	"                               repository on DEST's registry) before uploading\n"
-	"      --compression-level N    gzip level 1-9 for docker-archive layers (default 1)\n";
+static const struct cli_opt push_opts[] = {
+	{ 'm', 0, "mount-from", CLI_OPT_VALUE, "REPO",
+	  "try a cross-repository mount from REPO (a repository on DEST's registry) before uploading" },
+	{ 'l', 0, "compression-level", CLI_OPT_VALUE, "N",
+	  "gzip level 1-9 for docker-archive layers (default 1)" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_push_spec = {
+	.name = "push",
+	.summary = "push an OCI layout or docker-archive to a registry",
+	.synopsis = (const char *const[]){ "push [--mount-from REPO] [--compression-level N] SRC DEST", NULL },
+	.description =
+		"Push an image from files to the registry reference DEST (its tag, else\n"
+		"latest).  SRC is one of:\n"
+		"  oci:DIR[:NAME]                an OCI image layout: the index.json entry\n"
+		"                                named NAME, or the only entry; a single\n"
+		"                                image or an index with its children\n"
+		"  docker-archive:FILE[:REF|@N]  a `docker save` tarball: the image tagged\n"
+		"                                REF, the N-th, or the only one; pushed as\n"
+		"                                Docker schema2 with gzip layers (plain\n"
+		"                                layers are compressed while uploading and\n"
+		"                                checked against the config's diff_ids)\n\n"
+		"Blobs the registry already has are skipped; the rest upload concurrently\n"
+		"(--jobs), each once; manifests go children first, then the index, then\n"
+		"the tag.  Prints the pushed digest.\n",
+	.opts = push_opts,
+};
 
 /* REPO as a path on dest's registry: "a/b", or "host/a/b" on the same host. */
 static int mount_path(const char *s, const struct oci_ref *dest, char **out, oci_error *err)
@@ -60,25 +69,21 @@ static int mount_path(const char *s, const struct oci_ref *dest, char **out, oci
 
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "mount-from", required_argument, NULL, 'm' },
-		{ "compression-level", required_argument, NULL, 'l' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *mount_from = NULL;
 	int level = DEFAULT_LEVEL, ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_push_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'm') {
-			mount_from = optarg;
+			mount_from = p.value;
 		} else if (ch == 'l') {
 			char *end;
-			long v = strtol(optarg, &end, 10);
+			long v = strtol(p.value, &end, 10);
 			if (*end || v < 1 || v > 9)
-				return cli_usage_error("push", "--compression-level: '%s' is not 1 to 9", optarg);
+				return cli_usage_error("push", "--compression-level: '%s' is not 1 to 9", p.value);
 			level = (int)v;
 		} else
-			return cli_bad_option("push", argc, argv);
+			return cli_bad_option(&p);
 	}
 	if (argc - optind != 2)
 		return cli_usage_error("push", "expected SRC and DEST");

@@ -6,15 +6,21 @@
 #include "oci/ref.h"
 #include "registry/client.h"
 
-const char cmd_tags_usage[] =
-	"Usage: ccreg tags REPO [--json]\n\n"
-	"List every tag of a repository, following the registry's pagination.\n";
+const struct cli_cmd_spec cmd_tags_spec = {
+	.name = "tags",
+	.summary = "list every tag of a repository",
+	.synopsis = (const char *const[]){ "tags REPO [--json]", NULL },
+	.description =
+		"List every tag of a repository, following the registry's pagination.\n",
+};
 
 int cmd_tags(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return argc == 2 ? cli_usage_error("tags", "unknown option '%s'", argv[1])
-		                 : cli_usage_error("tags", "expected one repository");
+	int r = cli_no_options(&cmd_tags_spec, &argc, &argv);
+	if (r)
+		return r;
+	if (argc != 2)
+		return cli_usage_error("tags", "expected one repository");
 	oci_error err = { 0 };
 	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
 	_cleanup_strv_ char **tags = NULL;

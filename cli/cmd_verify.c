@@ -16,26 +16,42 @@
 #include "registry/client.h"
 #include "registry/verify.h"
 
-const char cmd_verify_usage[] =
-	"Usage: ccreg verify [IMAGE[:TAG]...] [--all] [--deep] [--junit FILE] [--json]\n\n"
-	"Check the catalog (-C) against the registry (--registry).  For every\n"
-	"container image (disabled ones only when named) and every version marked\n"
-	"tested, the target tag <package>:<tag> must exist; for a multi-arch image\n"
-	"it must be an index holding linux/amd64 and linux/arm64 (extra platforms\n"
-	"and attestations are fine); for a single-arch image, a manifest for its\n"
-	"platform or an index holding it; every child manifest of the index must\n"
-	"resolve in the repository.  Untested versions are checked too and their\n"
-	"failures reported as warnings.\n\n"
-	"  IMAGE          only this image's versions\n"
-	"  IMAGE:TAG      only this version; a named version counts even when untested\n"
-	"  --all          untested versions count like tested ones\n"
-	"  --deep         also check that every config and layer blob exists and that\n"
-	"                 each config's os/architecture matches its index entry\n"
-	"  --junit FILE   also write a JUnit XML report (one testcase per IMAGE:TAG;\n"
-	"                 warnings are skipped testcases)\n\n"
-	"Requests run concurrently over shared connections (--jobs).\n"
-	"Exit status: 0 when every counted version holds; 1 when one fails; 3 (4)\n"
-	"when the registry could not be reached (refused access) for a counted one.\n";
+static const struct cli_arg verify_args[] = {
+	{ "IMAGE", "only this image's versions" },
+	{ "IMAGE:TAG", "only this version; a named version counts even when untested" },
+	{ 0 },
+};
+
+static const struct cli_opt verify_opts[] = {
+	{ 'a', 0, "all", CLI_OPT_FLAG, NULL, "untested versions count like tested ones" },
+	{ 'd', 0, "deep", CLI_OPT_FLAG, NULL,
+	  "also check that every config and layer blob exists and that each config's "
+	  "os/architecture matches its index entry" },
+	{ 'J', 0, "junit", CLI_OPT_VALUE, "FILE",
+	  "also write a JUnit XML report (one testcase per IMAGE:TAG; warnings are skipped testcases)" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_verify_spec = {
+	.name = "verify",
+	.summary = "check the catalog against the registry",
+	.synopsis = (const char *const[]){ "verify [IMAGE[:TAG]...] [--all] [--deep] [--junit FILE] [--json]", NULL },
+	.description =
+		"Check the catalog (-C) against the registry (--registry).  For every\n"
+		"container image (disabled ones only when named) and every version marked\n"
+		"tested, the target tag <package>:<tag> must exist; for a multi-arch image\n"
+		"it must be an index holding linux/amd64 and linux/arm64 (extra platforms\n"
+		"and attestations are fine); for a single-arch image, a manifest for its\n"
+		"platform or an index holding it; every child manifest of the index must\n"
+		"resolve in the repository.  Untested versions are checked too and their\n"
+		"failures reported as warnings.\n",
+	.opts = verify_opts,
+	.args = verify_args,
+	.epilog =
+		"Requests run concurrently over shared connections (--jobs).\n"
+		"Exit status: 0 when every counted version holds; 1 when one fails; 3 (4)\n"
+		"when the registry could not be reached (refused access) for a counted one.\n",
+};
 
 struct row {
 	const struct cat_image *img;
@@ -358,12 +374,7 @@ static int select_rows(struct cat_catalog *cat, struct vrun *v, bool all, int na
 
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "deep", no_argument, NULL, 'd' },
-		{ "junit", required_argument, NULL, 'J' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *junit = NULL;
 	bool all = false, deep = false;
 	struct cat_catalog *cat = NULL;
@@ -373,17 +384,16 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 	int ch, rc = 0, code = 0;
 	struct timespec t0, t1;
 
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_verify_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'a')
 			all = true;
 		else if (ch == 'd')
 			deep = true;
 		else if (ch == 'J')
-			junit = optarg;
+			junit = p.value;
 		else
-			return cli_bad_option("verify", argc, argv);
+			return cli_bad_option(&p);
 	}
 	if (junit && !*junit)
 		return cli_usage_error("verify", "--junit needs a file name");
