@@ -747,7 +747,7 @@ static int add_catalog_target(struct audit *a, const struct cat_image *img, cons
 	t->cat_docker = img->docker_size_gb;
 	t->want = oci_xcalloc(img->n_arches + 1, sizeof *t->want);
 	for (size_t i = 0; i < img->n_arches; i++) {
-		const char *arch = oci_arch_from_catalog(img->arches[i]);
+		const char *arch = cat_arch_to_oci(img->arches[i]);
 		if (!arch)
 			return oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\"", img->key,
 			               img->arches[i]);

@@ -35,7 +35,4 @@ bool oci_platform_equal(const struct oci_platform *a, const struct oci_platform 
 void oci_platform_copy(struct oci_platform *dst, const struct oci_platform *src);
 void oci_platform_release(struct oci_platform *p);
 
-/* Catalog arch name → OCI architecture ("x86_64" → "amd64"); NULL if unknown. */
-const char *oci_arch_from_catalog(const char *name);
-
 #endif
