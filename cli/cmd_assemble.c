@@ -65,32 +65,16 @@ struct args {
 
 /* Catalog mode: sources and target from the catalog entry. */
 struct catalog_sources {
+	struct cat_target ct;
 	struct reg_asm_source *src;
-	struct oci_platform *want;
-	char **refs;
 	size_t n;
-	char *target;
+	const char *target; /* ct's */
 };
 
 static void catalog_sources_release(struct catalog_sources *cs)
 {
-	for (size_t i = 0; i < cs->n; i++) {
-		oci_platform_release(&cs->want[i]);
-		free(cs->refs[i]);
-	}
+	cat_target_release(&cs->ct);
 	free(cs->src);
-	free(cs->want);
-	free(cs->refs);
-	free(cs->target);
-}
-
-static const char *catalog_arch_name(const char *s)
-{
-	if (!strcmp(s, "amd64") || !strcmp(s, "x86-64"))
-		return "x86_64";
-	if (!strcmp(s, "aarch64"))
-		return "arm64";
-	return s;
 }
 
 static int from_catalog(struct cli_ctx *ctx, const char *arg, const char *arch_list,
@@ -99,7 +83,6 @@ static int from_catalog(struct cli_ctx *ctx, const char *arg, const char *arch_l
 	struct cat_catalog *cat = NULL;
 	struct cat_image *img;
 	struct cat_version *ver;
-	struct oci_ref ref = { 0 };
 	_cleanup_strv_ char **arches = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -116,50 +99,38 @@ static int from_catalog(struct cli_ctx *ctx, const char *arg, const char *arch_l
 		_cleanup_free_ char *copy = oci_xstrdup(arch_list);
 		char *save = NULL;
 		for (char *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+			const char *name = cat_arch_from_oci(a);
 			arches = oci_xrealloc(arches, (n + 2) * sizeof *arches);
-			arches[n++] = oci_xstrdup(catalog_arch_name(a));
+			arches[n++] = oci_xstrdup(name ? name : a);
 			arches[n] = NULL;
 		}
 		if (!n) {
 			oci_err(err, OCI_E_USAGE, "--arch: empty list");
 			goto out;
 		}
-	} else {
-		if (!cat_image_multiarch(img)) {
-			oci_err(err, OCI_E_USAGE,
-			        "%s is built for %s only: nothing to assemble (it is pushed directly as %s:%s)",
-			        img->key, img->n_arches ? img->arches[0] : "one arch", img->package, tag);
-			goto out;
-		}
-		arches = oci_xcalloc(img->n_arches + 1, sizeof *arches);
-		for (n = 0; n < img->n_arches; n++)
-			arches[n] = oci_xstrdup(img->arches[n]);
-	}
-	cs->src = oci_xcalloc(n, sizeof *cs->src);
-	cs->want = oci_xcalloc(n, sizeof *cs->want);
-	cs->refs = oci_xcalloc(n, sizeof *cs->refs);
-	for (size_t i = 0; i < n; i++) {
-		const char *oci_arch = oci_arch_from_catalog(arches[i]);
-		if (!oci_arch) {
-			oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\" (x86_64 or arm64)", img->key,
-			        arches[i]);
-			goto out;
-		}
-		if (cat_source_ref(img, arches[i], tag, ctx->g.registry, &ref, err) < 0)
-			goto out;
-		cs->refs[i] = oci_ref_string(&ref);
-		oci_ref_release(&ref);
-		oci_platform_set(&cs->want[i], "linux", oci_arch, NULL);
-		cs->src[i].ref = cs->refs[i];
-		cs->src[i].want = &cs->want[i];
-		cs->n = i + 1;
-	}
-	if (cat_target_ref(img, tag, ctx->g.registry, &ref, err) < 0)
+	} else if (!cat_image_multiarch(img)) {
+		oci_err(err, OCI_E_USAGE,
+		        "%s is built for %s only: nothing to assemble (it is pushed directly as %s:%s)",
+		        img->key, img->n_arches ? img->arches[0] : "one arch", img->package, tag);
 		goto out;
-	cs->target = oci_ref_string(&ref);
+	}
+	/* assemble names the arches it knows */
+	for (char *const *a = arches ? arches : img->arches; *a; a++)
+		if (!cat_arch_to_oci(*a)) {
+			oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\" (x86_64 or arm64)", img->key, *a);
+			goto out;
+		}
+	if (cat_target_init(&cs->ct, img, tag, ctx->g.registry, arches, err) < 0)
+		goto out;
+	cs->n = cs->ct.n;
+	cs->target = cs->ct.reference;
+	cs->src = oci_xcalloc(cs->n + 1, sizeof *cs->src);
+	for (size_t i = 0; i < cs->n; i++) {
+		cs->src[i].ref = cs->ct.sources[i];
+		cs->src[i].want = &cs->ct.want[i];
+	}
 	rc = 0;
 out:
-	oci_ref_release(&ref);
 	cat_free(cat);
 	return rc;
 }

@@ -5,10 +5,10 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
-#include "cli/verify.h"
 #include "oci/cleanup.h"
 #include "oci/platform.h"
 #include "oci/util.h"
+#include "registry/verify.h"
 
 static const struct cli_opt add_version_opts[] = {
 	{ 'l', 0, "label", CLI_OPT_VALUE, "L", "label of the added version" },
@@ -99,7 +99,7 @@ static json_t *strv_json(char **v, size_t n, bool oci)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < n; i++) {
-		const char *name = oci ? oci_arch_from_catalog(v[i]) : v[i];
+		const char *name = oci ? cat_arch_to_oci(v[i]) : v[i];
 		if (!name)
 			continue;
 		json_array_append_new(a, oci ? json_sprintf("linux/%s", name) : json_string(name));
@@ -183,14 +183,28 @@ static int do_lint(struct cli_ctx *ctx, struct cat_catalog *cat)
 static int verify_tag(struct cli_ctx *ctx, const struct cat_catalog *cat, const char *key,
                       const char *tag)
 {
-	_cleanup_free_ char *arg = oci_xasprintf("%s:%s", key, tag);
+	_cleanup_free_ char *arg = oci_xasprintf("%s:%s", key, tag), *name = NULL;
 	struct cat_image *img;
 	struct cat_version *ver;
+	struct cat_target ct = { 0 };
+	struct reg_client *c;
 	oci_error err = { 0 }, e2 = { 0 };
+	int rc = -1;
 
 	if (cat_parse_image_tag(cat, arg, &img, &ver, &err) < 0)
 		return cli_fail(&err);
-	if (cli_verify_version(ctx, img, ver, false, &err) == 0)
+	if (cat_target_init(&ct, img, tag, ctx->g.registry, NULL, &err) == 0 &&
+	    (c = cli_client(ctx, &err))) {
+		struct reg_verify_target t = { .repo = reg_repo_new(c, &ct.ref, false), .tag = ct.tag,
+		                               .want = ct.want, .n_want = ct.n,
+		                               .single_arch = ct.single_arch };
+		name = oci_xasprintf("%s:%s (%s)", key, tag, ct.reference);
+		rc = reg_verify_one(&t, false, ctx->g.jobs, name, &err);
+		reg_verify_target_release(&t);
+		reg_repo_free(t.repo);
+	}
+	cat_target_release(&ct);
+	if (rc == 0)
 		return 0;
 	oci_err(&e2, err.code, "%s; not marked tested", err.msg);
 	return cli_fail(&e2);

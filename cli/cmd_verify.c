@@ -7,7 +7,6 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
-#include "cli/verify.h"
 #include "oci/cleanup.h"
 #include "oci/file.h"
 #include "oci/platform.h"
@@ -57,9 +56,8 @@ struct row {
 	const struct cat_image *img;
 	const struct cat_version *ver;
 	bool counted;
-	char *reference;
-	struct oci_platform *want;
-	size_t n_want;
+	struct cat_target ct;
+	const char *reference; /* ct's */
 	size_t target; /* into vrun.targets */
 };
 
@@ -76,12 +74,8 @@ struct vrun {
 
 static void vrun_release(struct vrun *v)
 {
-	for (size_t i = 0; i < v->n; i++) {
-		free(v->rows[i].reference);
-		for (size_t w = 0; w < v->rows[i].n_want; w++)
-			oci_platform_release(&v->rows[i].want[w]);
-		free(v->rows[i].want);
-	}
+	for (size_t i = 0; i < v->n; i++)
+		cat_target_release(&v->rows[i].ct);
 	for (size_t i = 0; v->targets && i < v->n; i++)
 		reg_verify_target_release(&v->targets[i]);
 	for (size_t i = 0; i < v->n_repos; i++) {
@@ -131,30 +125,18 @@ static int vrun_exec(struct cli_ctx *ctx, struct vrun *v, bool deep, oci_error *
 	for (size_t i = 0; i < v->n; i++) {
 		struct row *r = &v->rows[i];
 		struct reg_verify_target *t = &v->targets[i];
-		struct oci_ref ref = { 0 };
 
-		if (cat_target_ref(r->img, r->ver->tag, ctx->g.registry, &ref, err) < 0)
+		if (cat_target_init(&r->ct, r->img, r->ver->tag, ctx->g.registry, NULL, err) < 0)
 			return -1;
-		r->reference = oci_ref_string(&ref);
+		r->reference = r->ct.reference;
 		r->target = i;
-		r->want = oci_xcalloc(r->img->n_arches + 1, sizeof *r->want);
-		for (size_t a = 0; a < r->img->n_arches; a++) {
-			const char *arch = oci_arch_from_catalog(r->img->arches[a]);
-			if (!arch) {
-				oci_ref_release(&ref);
-				return oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\"", r->img->key,
-				               r->img->arches[a]);
-			}
-			oci_platform_set(&r->want[r->n_want++], "linux", arch, NULL);
-		}
-		t->repo = repo_for(ctx, v, r->img, &ref, err);
-		oci_ref_release(&ref);
+		t->repo = repo_for(ctx, v, r->img, &r->ct.ref, err);
 		if (!t->repo)
 			return -1;
-		t->tag = r->ver->tag;
-		t->want = r->want;
-		t->n_want = r->n_want;
-		t->single_arch = !cat_image_multiarch(r->img);
+		t->tag = r->ct.tag;
+		t->want = r->ct.want;
+		t->n_want = r->ct.n;
+		t->single_arch = r->ct.single_arch;
 	}
 	/* One registry serves the whole catalog: when it cannot be reached, say
 	 * so once instead of retrying every tag. */
@@ -162,27 +144,6 @@ static int vrun_exec(struct cli_ctx *ctx, struct vrun *v, bool deep, oci_error *
 		return -1;
 	reg_verify(v->targets, v->n, deep, ctx->g.jobs);
 	return 0;
-}
-
-int cli_verify_version(struct cli_ctx *ctx, const struct cat_image *img,
-                       const struct cat_version *ver, bool deep, oci_error *err)
-{
-	struct vrun v = { 0 };
-	int rc = 0;
-
-	if (!ver->tag)
-		return oci_err(err, OCI_E_USAGE, "%s: version on line %d has no tag", img->key,
-		               ver->line);
-	vrun_add(&v, img, ver, true);
-	if (vrun_exec(ctx, &v, deep, err) < 0) {
-		rc = -1;
-	} else if (v.targets[0].status != REG_VERIFY_OK) {
-		oci_err(err, v.targets[0].code, "%s:%s (%s): %s", img->key, ver->tag,
-		        v.rows[0].reference, v.targets[0].reason);
-		rc = -1;
-	}
-	vrun_release(&v);
-	return rc;
 }
 
 /* --- output ----------------------------------------------------------------- */

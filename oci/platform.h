@@ -36,7 +36,4 @@ void oci_platform_copy(struct oci_platform *dst, const struct oci_platform *src)
 void oci_platform_release(struct oci_platform *p);
 static inline void oci_platform_releasep(struct oci_platform *p) { oci_platform_release(p); }
 
-/* Catalog arch name → OCI architecture ("x86_64" → "amd64"); NULL if unknown. */
-const char *oci_arch_from_catalog(const char *name);
-
 #endif
