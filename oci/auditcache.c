@@ -1,5 +1,6 @@
 /* oci/auditcache.c: see auditcache.h. */
 #include "oci/auditcache.h"
+#include "oci/file.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -30,35 +31,15 @@ static char *entry_path(const char *dir, const char *kind, const char *digest,
 	                     suffix);
 }
 
-static int mkdirs(char *path)
+/* Every entry is written here, replaced atomically so that readers see a
+ * whole entry or none.  Failures are dropped: a missing entry only costs a
+ * re-read. */
+static void store(const char *path, const void *data, size_t len)
 {
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		int r = mkdir(path, 0755);
-		*p = '/';
-		if (r < 0 && errno != EEXIST)
-			return -1;
-	}
-	return 0;
-}
-
-/* Every entry is written here: its directories, then a temporary file
- * renamed into place, so that readers see a whole entry or none.  Failures
- * are dropped: a missing entry only costs a re-read. */
-static void store(char *path, const void *data, size_t len)
-{
-	if (mkdirs(path) < 0)
-		return;
-	_cleanup_free_ char *tmp = oci_xasprintf("%s.tmp.XXXXXX", path);
-	int fd = mkstemp(tmp);
-	if (fd < 0)
-		return;
-	bool ok = write(fd, data, len) == (ssize_t)len;
-	ok = close(fd) == 0 && ok;
-	if (!ok || rename(tmp, path) < 0)
-		unlink(tmp);
+	_cleanup_free_ char *dir = oci_xstrdup(path);
+	*strrchr(dir, '/') = 0;
+	if (oci_mkdir_p(dir, 0755) == 0)
+		(void)oci_file_replace(path, data, len, 0644, NULL);
 }
 
 bool oci_auditcache_get_layer(const char *dir, const char *digest, struct oci_layer_stats *st,
