@@ -26,9 +26,7 @@ struct run {
 
 static double now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)oci_now_ms() / 1e3;
 }
 
 static void report(const struct run *r, struct reg_audit_progress p)
