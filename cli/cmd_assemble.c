@@ -6,12 +6,12 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
 #include "oci/platform.h"
 #include "oci/util.h"
 #include "registry/assemble.h"
-#include "registry/transfer.h"
 
 enum { O_TO = 256, O_ARCH, O_FORMAT, O_ANNOT, O_ALSO, O_NOATT, O_DRY, O_JSON };
 
@@ -296,20 +296,23 @@ int cmd_assemble(struct cli_ctx *ctx, int argc, char **argv)
 		cli_info(ctx, "%s:%s: already up to date (%s)", plan.target_name, plan.tags[0].tag,
 		         plan.index_digest);
 	} else {
-		if (reg_asm_execute(&plan, &err) < 0) {
+		/* progress as copy shows it; the summary is the line below */
+		struct cli_progress *prog = cli_progress_new(ctx, "assemble", plan.blob_bytes,
+		                                             plan.n_blobs);
+		struct reg_progress hook = cli_progress_hook(prog);
+		struct cli_progress_stats st = { 0 };
+		int r = reg_asm_execute(&plan, &hook, &err);
+		cli_progress_finish(prog, false, &st);
+		cli_progress_free(prog);
+		if (r < 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
-		size_t counts[4] = { 0 };
-		for (size_t i = 0; i < plan.n_blobs; i++)
-			if (plan.blobs[i].how > 0 && plan.blobs[i].how < 4)
-				counts[plan.blobs[i].how]++;
 		size_t n_att = plan.n_children - plan.n_images;
 		cli_info(ctx, "%s:%s: %zu image%s, %zu attestation%s; blobs: %zu present, %zu mounted, %zu copied",
 		         plan.target_name, plan.tags[0].tag, plan.n_images,
-		         plan.n_images == 1 ? "" : "s", n_att, n_att == 1 ? "" : "s",
-		         counts[REG_COPY_EXISTS],
-		         counts[REG_COPY_MOUNTED], counts[REG_COPY_STREAMED]);
+		         plan.n_images == 1 ? "" : "s", n_att, n_att == 1 ? "" : "s", st.existed,
+		         st.mounted, st.transferred);
 	}
 	if (ctx->g.json)
 		cli_print_json(plan_json(&plan, false));

@@ -6,7 +6,7 @@
 #include "cli/progress.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
-#include "registry/xfer.h"
+#include "registry/copy.h"
 
 static const struct cli_opt copy_opts[] = {
 	{ 'p', 0, "platform", CLI_OPT_LIST, "P",
@@ -68,13 +68,15 @@ int cmd_copy(struct cli_ctx *ctx, int argc, char **argv)
 	 * push and the mounts */
 	if (reg_repo_same_registry(src, dst))
 		reg_repo_add_pull_scope(dst, sref.path);
-	if (reg_plan_from_registry(src, oci_ref_reference(&sref), plats, n_plats, &plan, &err) < 0) {
+	struct reg_walk_source from = { .repo = src };
+	if (reg_plan_build(&from, oci_ref_reference(&sref), plats, n_plats, ctx->g.jobs, &plan,
+	                   &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	prog = cli_progress_new(ctx, "copy", plan.blob_bytes, plan.n_blobs);
-	struct reg_xfer_opts o = { .jobs = ctx->g.jobs, .progress = cli_progress_hook(prog) };
-	int r = reg_xfer_to_registry(&plan, src, NULL, dst, oci_ref_reference(&dref), &o, &err);
+	struct reg_copy_opts o = { .jobs = ctx->g.jobs, .progress = cli_progress_hook(prog) };
+	int r = reg_copy_to_registry(&plan, &from, dst, oci_ref_reference(&dref), &o, &err);
 	cli_progress_finish(prog, r == 0, &st);
 	if (r < 0) {
 		rc = cli_fail(&err);

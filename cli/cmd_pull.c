@@ -8,7 +8,7 @@
 #include "oci/platform.h"
 #include "oci/ref.h"
 #include "oci/util.h"
-#include "registry/xfer.h"
+#include "registry/copy.h"
 
 static const struct cli_opt pull_opts[] = {
 	{ 'p', 0, "platform", CLI_OPT_LIST, "P", "os/arch[/variant] to pull from an index (repeatable)" },
@@ -71,7 +71,8 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 
 	if (oci_layout_parse_spec(argv[optind + 1] + 4, &dir, &name, &err) < 0 ||
 	    cli_open_repo(ctx, argv[optind], false, &ref, &src, &err) < 0 ||
-	    reg_plan_from_registry(src, oci_ref_reference(&ref), plats, n_plats, &plan, &err) < 0 ||
+	    reg_plan_build(&(struct reg_walk_source){ .repo = src }, oci_ref_reference(&ref),
+	                   plats, n_plats, ctx->g.jobs, &plan, &err) < 0 ||
 	    (!keep_docker && reg_plan_convert_oci(&plan, &err) < 0)) {
 		rc = cli_fail(&err);
 		goto out;
@@ -79,8 +80,8 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 	if (!name && ref.tag)
 		name = oci_xstrdup(ref.tag);
 	prog = cli_progress_new(ctx, "pull", plan.blob_bytes, plan.n_blobs);
-	struct reg_xfer_opts o = { .jobs = ctx->g.jobs, .progress = cli_progress_hook(prog) };
-	int r = reg_xfer_to_layout(&plan, src, dir, name, &o, &err);
+	struct reg_copy_opts o = { .jobs = ctx->g.jobs, .progress = cli_progress_hook(prog) };
+	int r = reg_copy_to_layout(&plan, src, dir, name, &o, &err);
 	cli_progress_finish(prog, r == 0, &st);
 	if (r < 0) {
 		rc = cli_fail(&err);

@@ -6,9 +6,10 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "oci/cleanup.h"
+#include "oci/mediatype.h"
 #include "oci/ref.h"
 #include "oci/util.h"
-#include "registry/xfer.h"
+#include "registry/copy.h"
 
 #define DEFAULT_LEVEL 1
 
@@ -111,19 +112,20 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	struct reg_xfer_opts o = { .jobs = ctx->g.jobs, .mount_from = mpath };
+	struct reg_copy_opts o = { .jobs = ctx->g.jobs, .mount_from = mpath };
 	const char *reference = oci_ref_reference(&ref);
+	struct reg_walk_source from = { .layout = &layout };
 
 	if (is_oci) {
 		if (oci_layout_parse_spec(src + 4, &dir, &name, &err) < 0 ||
 		    oci_layout_open(&layout, dir, &err) < 0 ||
-		    reg_plan_from_layout(&layout, name, NULL, 0, &plan, &err) < 0) {
+		    reg_plan_build(&from, name, NULL, 0, ctx->g.jobs, &plan, &err) < 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
 		prog = cli_progress_new(ctx, "push", plan.blob_bytes, plan.n_blobs);
 		o.progress = cli_progress_hook(prog);
-		int r = reg_xfer_to_registry(&plan, NULL, &layout, repo, reference, &o, &err);
+		int r = reg_copy_to_registry(&plan, &from, repo, reference, &o, &err);
 		cli_progress_finish(prog, r == 0, &st);
 		if (r < 0) {
 			rc = cli_fail(&err);
@@ -151,8 +153,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 			rc = cli_fail(&err);
 			goto out;
 		}
-		cli_progress_report(ctx, digest, "application/vnd.docker.distribution.manifest.v2+json",
-		                    reg_repo_name(repo), &st);
+		cli_progress_report(ctx, digest, OCI_MT_DOCKER_MANIFEST, reg_repo_name(repo), &st);
 	}
 out:
 	cli_progress_free(prog);

@@ -201,14 +201,14 @@ void cli_progress_event(void *ud, enum reg_progress_ev ev, const char *digest, i
 	pthread_mutex_unlock(&p->lock);
 }
 
-void cli_progress_finish(struct cli_progress *p, bool ok, struct cli_progress_stats *stats)
+void cli_progress_finish(struct cli_progress *p, bool summary, struct cli_progress_stats *stats)
 {
 	pthread_mutex_lock(&p->lock);
 	double el = oci_now_ms() / 1e3 - p->t0;
 	if (!p->quiet && p->tty)
 		clear_drawn(p);
 	p->drawn = 0;
-	if (ok && !p->quiet) {
+	if (summary && !p->quiet) {
 		char b[32], r[32];
 		human(p->moved, b, sizeof b);
 		human(el > 0 ? (int64_t)((double)p->moved / el) : 0, r, sizeof r);
