@@ -67,22 +67,17 @@ static void platform_release(struct reg_audit_platform *p)
 	free(p->layers);
 }
 
-/* The image manifest rm (the top one, or a child fetched by digest) and its config. */
-static int load_manifest(const struct run *r, struct reg_audit_target *t,
-                         struct reg_audit_platform *p, const struct reg_manifest *rm,
-                         const struct oci_platform *declared, oci_error *err)
+/* One image of the walk becomes a platform to audit: its manifest and
+ * config move out of the node.  declared: the index entry's platform, else
+ * the config's. */
+static int take_image(struct reg_audit_platform *p, struct reg_walk_node *n,
+                      const struct oci_platform *declared, oci_error *err)
 {
-	_cleanup_free_ char *mt = NULL;
-	enum oci_doc_kind k = oci_doc_kind(rm->data, rm->len, rm->media_type, &mt, err);
-	if (k != OCI_DOC_MANIFEST) {
-		if (k == OCI_DOC_INDEX)
-			oci_err(err, OCI_E_REGISTRY, "nested index %s is not supported", rm->digest);
-		return -1;
-	}
-	if (oci_manifest_parse(&p->m, rm->data, rm->len, mt, err) < 0 ||
-	    get_config(r, t->repo, &p->m.config, &p->cfg, err) < 0)
-		return -1;
-	p->manifest_digest = oci_xstrdup(rm->digest);
+	p->m = n->m;
+	memset(&n->m, 0, sizeof n->m);
+	p->cfg = n->cfg;
+	memset(&n->cfg, 0, sizeof n->cfg);
+	p->manifest_digest = oci_xstrdup(n->raw.digest);
 	p->platform = oci_platform_string(declared ? declared : &p->cfg.platform);
 	if (p->cfg.n_diff_ids != p->m.n_layers)
 		return oci_err(err, OCI_E_REGISTRY, "%s: the config lists %zu diff_ids for %zu layers",
@@ -95,83 +90,74 @@ static bool wanted(const struct run *r, const struct oci_platform *have)
 	return !r->o->only || oci_platform_match(r->o->only, have);
 }
 
-/* The walk from a reference to the platforms to audit: the one image, or
- * the index children for `want` (else every image child), `only` applied.
- * Kept to itself: the shared image-tree walker is to take its place. */
+static int walk_config(void *ud, struct reg_repo *repo, const struct oci_descriptor *d,
+                       struct oci_config *out, oci_error *err)
+{
+	return get_config(ud, repo, d, out, err);
+}
+
+/* The platforms to audit: the one image, or the index children for `want`
+ * (else every image child), `only` applied; through the shared walker, with
+ * configs from the audit cache. */
 static int resolve_target(const struct run *r, struct reg_audit_target *t, oci_error *err)
 {
-	struct reg_manifest top = { 0 };
-	struct oci_index ix = { 0 };
-	_cleanup_free_ char *mt = NULL;
-	_cleanup_free_ size_t *pick = NULL;
-	bool named = false;
-	int rc = -1;
-
-	if (reg_manifest_get(t->repo, t->tag, &top, err) < 0) {
-		named = true; /* the client's message names the reference */
-		goto out;
-	}
-	enum oci_doc_kind k = oci_doc_kind(top.data, top.len, top.media_type, &mt, err);
-	if (k == OCI_DOC_UNKNOWN)
-		goto out;
-	if (k == OCI_DOC_MANIFEST) {
-		t->plats = oci_xcalloc(1, sizeof *t->plats);
-		t->n_plats = 1;
-		if (load_manifest(r, t, &t->plats[0], &top, NULL, err) < 0)
-			goto out;
+	_cleanup_free_ struct oci_platform *each = oci_xcalloc(t->n_want + 1, sizeof *each);
+	struct reg_walk_opts wo = {
+		.pick = REG_PICK_PLATFORMS,
+		.plats = r->o->only,
+		.n_plats = r->o->only ? 1 : 0,
+		.configs = true,
+		.jobs = r->o->jobs,
+		.get_config = walk_config,
+		.config_ud = (void *)r,
+	};
+	if (t->n_want) {
+		size_t n = 0;
 		for (size_t w = 0; w < t->n_want; w++)
-			if (!oci_platform_match(&t->want[w], &t->plats[0].cfg.platform)) {
-				_cleanup_free_ char *ws = oci_platform_string(&t->want[w]);
+			if (wanted(r, &t->want[w]))
+				each[n++] = t->want[w]; /* shallow: borrowed for the walk */
+		wo.pick = REG_PICK_EACH;
+		wo.plats = each;
+		wo.n_plats = n;
+	}
+	struct reg_walk_source src = { .repo = t->repo };
+	struct reg_walk w = { 0 };
+	if (reg_walk(&src, t->tag, &wo, &w, err) < 0)
+		return -1; /* the walker's message names the reference */
+
+	int rc = -1;
+	size_t n = 0;
+	struct reg_walk_node *imgs = reg_walk_images(&w, &n);
+	t->plats = oci_xcalloc(n + 1, sizeof *t->plats);
+	if (w.top.kind == OCI_DOC_MANIFEST) {
+		struct reg_audit_platform *p = &t->plats[0];
+		t->n_plats = 1;
+		if (take_image(p, &w.top, NULL, err) < 0)
+			goto out;
+		for (size_t i = 0; i < t->n_want; i++)
+			if (!oci_platform_match(&t->want[i], &p->cfg.platform)) {
+				_cleanup_free_ char *ws = oci_platform_string(&t->want[i]);
 				oci_err(err, OCI_E_REGISTRY, "is an image for %s only; the catalog wants %s too",
-				        t->plats[0].platform, ws);
+				        p->platform, ws);
 				goto out;
 			}
-		if (!wanted(r, &t->plats[0].cfg.platform)) {
-			platform_release(&t->plats[0]);
+		if (!wanted(r, &p->cfg.platform)) {
+			platform_release(p);
+			memset(p, 0, sizeof *p);
 			t->n_plats = 0;
 		}
-		rc = 0;
-		goto out;
-	}
-	if (oci_index_parse(&ix, top.data, top.len, mt, err) < 0)
-		goto out;
-	/* the children to audit: the wanted platforms, else every image */
-	pick = oci_xcalloc(ix.n_manifests + t->n_want + 1, sizeof *pick);
-	size_t n = 0;
-	if (t->n_want) {
-		for (size_t w = 0; w < t->n_want; w++) {
-			if (!wanted(r, &t->want[w]))
-				continue;
-			int i = reg_index_select(&ix, &t->want[w], err);
-			if (i < 0)
-				goto out;
-			pick[n++] = (size_t)i;
-		}
 	} else {
-		for (size_t i = 0; i < ix.n_manifests; i++) {
-			const struct oci_descriptor *d = &ix.manifests[i];
-			if (d->platform && !oci_descriptor_attests(d) && wanted(r, d->platform))
-				pick[n++] = i;
+		for (size_t j = 0; j < n; j++) {
+			t->n_plats++;
+			if (take_image(&t->plats[j], &imgs[j], imgs[j].desc.platform, err) < 0)
+				goto out;
 		}
-	}
-	t->plats = oci_xcalloc(n + 1, sizeof *t->plats);
-	for (size_t j = 0; j < n; j++) {
-		const struct oci_descriptor *d = &ix.manifests[pick[j]];
-		struct reg_manifest rm = { 0 };
-		t->n_plats++;
-		int rr = reg_manifest_get(t->repo, d->digest, &rm, err);
-		if (rr == 0)
-			rr = load_manifest(r, t, &t->plats[j], &rm, d->platform, err);
-		reg_manifest_release(&rm);
-		if (rr < 0)
-			goto out;
 	}
 	rc = 0;
 out:
-	if (rc < 0 && !named)
+	if (rc < 0)
 		oci_err_wrap(err, "%s", t->reference);
-	oci_index_release(&ix);
-	reg_manifest_release(&top);
+	reg_walk_release(&w);
 	return rc;
 }
 

@@ -109,13 +109,6 @@ int reg_image_get(struct reg_repo *r, const char *reference, const struct oci_pl
 void reg_image_release(struct reg_image *img);
 static inline void reg_image_releasep(struct reg_image *img) { reg_image_release(img); }
 
-/* Until audit walks with reg_walk: index selection lives in oci/. */
-static inline int reg_index_select(const struct oci_index *ix, const struct oci_platform *want,
-                                   oci_error *err)
-{
-	return oci_index_select(ix, want, err);
-}
-
 /* --- configs ------------------------------------------------------------------- */
 
 /* Fetch a small blob (a config) into memory, verified; at most REG_MAX_CONFIG. */
