@@ -84,5 +84,10 @@ int cli_bad_option(const struct cli_opt_parser *p);
 /* For a command with no options of its own: 0 with the arguments moved to
  * (*argv)[1] on (optind 1), or the exit code of a reported unknown option. */
 int cli_no_options(const struct cli_cmd_spec *spec, int *argc, char ***argv);
+/* For `manifest` and `config`: one reference and an optional -p/--platform.
+ * 0 with *ref and *platform (NULL when absent) set, or the exit code of a
+ * reported usage error. */
+int cli_ref_platform_args(const struct cli_cmd_spec *spec, int argc, char **argv,
+                          const char **ref, const char **platform);
 
 #endif

@@ -24,18 +24,10 @@ const struct cli_cmd_spec cmd_config_spec = {
 
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct cli_opt_parser p;
-	const char *platform = NULL;
-	int ch;
-	cli_opt_init(&p, &cmd_config_spec, argc, argv);
-	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
-		if (ch == 'p')
-			platform = p.value;
-		else
-			return cli_bad_option(&p);
-	}
-	if (argc - optind != 1)
-		return cli_usage_error("config", "expected one reference");
+	const char *refarg, *platform;
+	int arc = cli_ref_platform_args(&cmd_config_spec, argc, argv, &refarg, &platform);
+	if (arc)
+		return arc;
 
 	oci_error err = { 0 };
 	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
@@ -50,7 +42,7 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 		rc = oci_platform_parse(&want, platform, &err);
 	else
 		reg_host_platform(&want);
-	if (rc < 0 || cli_open_repo(ctx, argv[optind], false, &ref, &repo, &err) < 0 ||
+	if (rc < 0 || cli_open_repo(ctx, refarg, false, &ref, &repo, &err) < 0 ||
 	    reg_image_get(repo, oci_ref_reference(&ref), &want, &img, &err) < 0 ||
 	    reg_config_get(repo, &img.m.config, &cfg, &raw, &err) < 0)
 		return cli_fail(&err);

@@ -124,6 +124,23 @@ fail:
 	return NULL;
 }
 
+/* The registry argument (default docker.io) and the auth file of login and
+ * logout: 0, or the exit code of a reported usage error. */
+static int login_target(struct cli_ctx *ctx, const char *cmd, int argc, char **argv,
+                        char **domain, char **path)
+{
+	int rc = 0;
+	if (argc - optind > 1)
+		return cli_usage_error(cmd, "expected one registry");
+	*domain = registry_arg(cmd, optind < argc ? argv[optind] : "docker.io", &rc);
+	if (!*domain)
+		return rc;
+	*path = auth_file(ctx);
+	if (!*path)
+		return cli_usage_error(cmd, "no auth file: pass --auth-file (HOME is not set)");
+	return 0;
+}
+
 int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_opt_parser p;
@@ -141,19 +158,16 @@ int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
 		default: return cli_bad_option(&p);
 		}
 	}
-	if (argc - optind > 1)
-		return cli_usage_error("login", "expected one registry");
-	if (!user || !*user)
-		return cli_usage_error("login", "--username is required");
-	if (!from_stdin)
-		return cli_usage_error("login", "--password-stdin is required (the password is "
-		                                "read from standard input)");
-	_cleanup_free_ char *domain = registry_arg("login", optind < argc ? argv[optind] : "docker.io", &rc);
-	if (!domain)
+	if (argc - optind <= 1) {
+		if (!user || !*user)
+			return cli_usage_error("login", "--username is required");
+		if (!from_stdin)
+			return cli_usage_error("login", "--password-stdin is required (the password is "
+			                                "read from standard input)");
+	}
+	_cleanup_free_ char *domain = NULL, *path = NULL;
+	if ((rc = login_target(ctx, "login", argc, argv, &domain, &path)))
 		return rc;
-	_cleanup_free_ char *path = auth_file(ctx);
-	if (!path)
-		return cli_usage_error("login", "no auth file: pass --auth-file (HOME is not set)");
 
 	oci_error err = { 0 };
 	char *password = read_password(&err);
@@ -175,14 +189,9 @@ int cmd_logout(struct cli_ctx *ctx, int argc, char **argv)
 	int rc = cli_no_options(&cmd_logout_spec, &argc, &argv);
 	if (rc)
 		return rc;
-	if (argc - optind > 1)
-		return cli_usage_error("logout", "expected one registry");
-	_cleanup_free_ char *domain = registry_arg("logout", optind < argc ? argv[optind] : "docker.io", &rc);
-	if (!domain)
+	_cleanup_free_ char *domain = NULL, *path = NULL;
+	if ((rc = login_target(ctx, "logout", argc, argv, &domain, &path)))
 		return rc;
-	_cleanup_free_ char *path = auth_file(ctx);
-	if (!path)
-		return cli_usage_error("logout", "no auth file: pass --auth-file (HOME is not set)");
 	oci_error err = { 0 };
 	int r = reg_creds_erase(path, domain, &err);
 	if (r < 0)

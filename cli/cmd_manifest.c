@@ -26,18 +26,10 @@ const struct cli_cmd_spec cmd_manifest_spec = {
 
 int cmd_manifest(struct cli_ctx *ctx, int argc, char **argv)
 {
-	struct cli_opt_parser p;
-	const char *platform = NULL;
-	int ch;
-	cli_opt_init(&p, &cmd_manifest_spec, argc, argv);
-	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
-		if (ch == 'p')
-			platform = p.value;
-		else
-			return cli_bad_option(&p);
-	}
-	if (argc - optind != 1)
-		return cli_usage_error("manifest", "expected one reference");
+	const char *refarg, *platform;
+	int arc = cli_ref_platform_args(&cmd_manifest_spec, argc, argv, &refarg, &platform);
+	if (arc)
+		return arc;
 
 	oci_error err = { 0 };
 	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
@@ -45,7 +37,7 @@ int cmd_manifest(struct cli_ctx *ctx, int argc, char **argv)
 	_cleanup_(reg_repo_freep) struct reg_repo *repo = NULL;
 	_cleanup_(reg_image_releasep) struct reg_image img = { 0 };
 	if ((platform && oci_platform_parse(&want, platform, &err) < 0) ||
-	    cli_open_repo(ctx, argv[optind], false, &ref, &repo, &err) < 0 ||
+	    cli_open_repo(ctx, refarg, false, &ref, &repo, &err) < 0 ||
 	    reg_image_get(repo, oci_ref_reference(&ref), platform ? &want : NULL, &img, &err) < 0)
 		return cli_fail(&err);
 	const struct reg_manifest *m = img.selected ? &img.manifest : &img.top;

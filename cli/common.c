@@ -48,6 +48,24 @@ int cli_bad_option(const struct cli_opt_parser *p)
 	return cli_usage_error(p->spec->name, "option '%s' is unknown or needs a value", p->bad);
 }
 
+int cli_ref_platform_args(const struct cli_cmd_spec *spec, int argc, char **argv,
+                          const char **ref, const char **platform)
+{
+	struct cli_opt_parser p;
+	int ch;
+	*platform = NULL;
+	cli_opt_init(&p, spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
+		if (ch != 'p')
+			return cli_bad_option(&p);
+		*platform = p.value;
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(spec->name, "expected one reference");
+	*ref = argv[optind];
+	return 0;
+}
+
 int cli_no_options(const struct cli_cmd_spec *spec, int *argc, char ***argv)
 {
 	struct cli_opt_parser p;
