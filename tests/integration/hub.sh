@@ -102,7 +102,7 @@ control reset
 export XDG_CACHE_HOME=$TEST_TMP/cache
 
 # ---------------------------------------------------------------- rate limits shown
-run cc --json verify hub/img1:t1
+run cc --json verify img1:t1
 is "$(jq -c '.rateLimit' <<<"$OUT")" '{"limit":1000,"remaining":1000,"windowSeconds":21600}' \
 	"verify --json: rateLimit"
 run cc --json audit img2:t3
