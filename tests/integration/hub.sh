@@ -7,7 +7,7 @@
 # with a warm cache (passes) and a cold one (exit 3 naming the limit, no
 # retries); --no-cache; rateLimit in --json and -v; bad input: an unwritable
 # cache, a corrupt cache entry, unparsable ratelimit headers, a HEAD without
-# Docker-Content-Digest, a HEAD the GET contradicts.
+# Docker-Content-Digest, a HEAD the GET contradicts, a full cache file system.
 . "$(dirname "$0")/../lib.sh"
 
 start_registry reg
@@ -123,6 +123,17 @@ XDG_CACHE_HOME=$TEST_TMP/afile check "cache dir under a regular file: verify wor
 is "$(grep -c 'unusable' <<<"$ERR")" 1 "  and says once that the cache is unusable"
 like "$(grep 'unusable' <<<"$ERR")" "cache $TEST_TMP/afile/ccreg unusable \\($TEST_TMP/afile/ccreg/manifests/sha256: Not a directory\\); working without it" \
 	"  naming the directory and why"
+
+mkdir -p "$TEST_TMP/full"
+if mount -t tmpfs -o size=64k,mode=0755 ccreg-full "$TEST_TMP/full" 2>/dev/null; then
+	at_exit umount -l "$TEST_TMP/full"
+	mkdir -p "$TEST_TMP/full/ccreg/manifests/sha256"
+	dd if=/dev/zero of="$TEST_TMP/full/filler" bs=4k count=64 2>/dev/null
+	XDG_CACHE_HOME=$TEST_TMP/full check "a full cache file system: verify works" cc -v verify img3
+	is "$(grep -c 'unusable.*No space left on device' <<<"$ERR")" 1 "  and says once that the cache is full"
+else
+	skip "a full cache file system" "needs root and a tmpfs mount"
+fi
 
 dg=$(curl -sfI -H 'Accept: application/vnd.docker.distribution.manifest.list.v2+json' \
 	-H 'Accept: application/vnd.oci.image.index.v1+json' "http://$R/v2/hub/img5/manifests/t1" |
