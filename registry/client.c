@@ -433,7 +433,9 @@ int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manif
 	int h = reg_manifest_head(r, reference, &hd, &hmt, NULL, err);
 	if (h < 0 && err && !err->http_status)
 		return -1; /* no answer at all: a GET would wait through the same retries */
-	oci_err_clear(err); /* a refusal or a 404: the GET says it in the registry's words */
+	/* any status (a 404, a refusal, a registry without HEAD, a server error
+	 * after retries): the GET says it in the registry's own words */
+	oci_err_clear(err);
 	if (h == 1 && hd && oci_digest_validate(hd, NULL) == 0) {
 		if (manifest_cached(r, hd, hmt, out))
 			return 0;
