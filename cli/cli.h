@@ -29,6 +29,7 @@ struct cli_global {
 	const char *ca_file;   /* --ca-file */
 	int jobs;              /* -j/--jobs, default 4 */
 	bool json;             /* --json */
+	bool no_cache;         /* --no-cache: read no cache (fetches still refresh it) */
 	int verbose;           /* -v (repeatable) */
 	bool quiet;            /* -q */
 	bool help;             /* -h/--help */
@@ -77,6 +78,9 @@ int cli_open_repo(struct cli_ctx *ctx, const char *refstr, bool push, struct oci
                   struct reg_repo **repo, oci_error *err);
 /* Print a JSON document on stdout (2-space indent, newline). Steals j. */
 void cli_print_json(json_t *j);
+/* {"limit", "remaining", "windowSeconds"} of r's registry (null for what it
+ * did not say), or NULL when it sent no rate-limit headers. */
+json_t *cli_ratelimit_json(const struct reg_repo *r);
 /* "1.2 MB" style (decimal units, as registries and docker show). */
 void cli_human_size(long long bytes, char *out, size_t n);
 /* CLI_OPT_UNKNOWN from cli_opt_next: the one-line error, exit code 2. */

@@ -18,7 +18,7 @@
 #include "oci/ref.h"
 #include "registry/audit.h"
 
-enum { O_ALL = 256, O_CHECK, O_WRITE, O_LOWER, O_FAST, O_NOCACHE, O_OS, O_GPU, O_PCT, O_MIN,
+enum { O_ALL = 256, O_CHECK, O_WRITE, O_LOWER, O_FAST, O_OS, O_GPU, O_PCT, O_MIN,
        O_PLATFORM };
 
 static const struct cli_opt audit_opts[] = {
@@ -33,8 +33,6 @@ static const struct cli_opt audit_opts[] = {
 	{ O_FAST, 0, "fast", CLI_OPT_FLAG, NULL,
 	  "estimate gzip layers from their trailer (ISIZE, one Range request) instead of streaming "
 	  "them; ambiguous layers are still streamed; figures marked estimate" },
-	{ O_NOCACHE, 0, "no-cache", CLI_OPT_FLAG, NULL,
-	  "stream every layer (results still refresh the cache)" },
 	{ O_OS, 0, "os-gb", CLI_OPT_VALUE, "N", "OS allowance (default 10)" },
 	{ O_GPU, 0, "gpu-gb", CLI_OPT_VALUE, "N", "GPU allowance for GPU images (default 10)" },
 	{ O_PCT, 0, "headroom-pct", CLI_OPT_VALUE, "N", "headroom, percent of the image (default 15)" },
@@ -54,7 +52,8 @@ const struct cli_cmd_spec cmd_audit_spec = {
 		"argument is an image reference (every platform of an index).  --all audits\n"
 		"the newest version of every enabled catalog image.  Layers shared between\n"
 		"platforms, tags and images are read once; results are cached by digest in\n"
-		"$XDG_CACHE_HOME/ccreg (default ~/.cache/ccreg), so a re-audit reads no blob.\n\n"
+		"$XDG_CACHE_HOME/ccreg (default ~/.cache/ccreg), so a re-audit reads no blob\n"
+		"(the global --no-cache streams every layer, results still refresh it).\n\n"
 		"  minDiskSizeGb = roundup to 5 GB of (OS allowance + GPU allowance (GPU\n"
 		"                  images) + on-disk estimate of all layers + compressed size\n"
 		"                  + headroom: max(pct of on-disk + compressed, minimum))\n"
@@ -84,7 +83,7 @@ struct audit {
 	struct reg_audit run;
 	struct cat_sizing_opts sizing;
 	struct oci_platform *only; /* --platform */
-	bool fast, no_cache;
+	bool fast;
 	bool any_catalog;
 	char *cache_dir;
 };
@@ -186,7 +185,16 @@ static void print_json(const struct audit *a)
 		json_object_set_new(img, "platforms", plats);
 		json_array_append_new(images, img);
 	}
-	cli_print_json(json_pack("{s:o}", "images", images));
+	json_t *j = json_pack("{s:o}", "images", images);
+	/* the quota of the first registry that told one (Docker Hub's) */
+	for (size_t ti = 0; ti < a->n_t; ti++) {
+		json_t *rl = cli_ratelimit_json(a->rt[ti].repo);
+		if (rl) {
+			json_object_set_new(j, "rateLimit", rl);
+			break;
+		}
+	}
+	cli_print_json(j);
 }
 
 static void gb_cell(char *out, size_t n, int rec, int cat, bool catalog)
@@ -350,7 +358,6 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 		case O_WRITE: write = true; break;
 		case O_LOWER: lower = true; break;
 		case O_FAST: a.fast = true; break;
-		case O_NOCACHE: a.no_cache = true; break;
 		case O_OS: if (parse_number("--os-gb", p.value, &a.sizing.os_gb)) return 2; break;
 		case O_GPU: if (parse_number("--gpu-gb", p.value, &a.sizing.gpu_gb)) return 2; break;
 		case O_PCT: if (parse_number("--headroom-pct", p.value, &a.sizing.headroom_pct)) return 2; break;
@@ -405,7 +412,7 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 	}
 
 	a.cache_dir = oci_auditcache_dir();
-	struct reg_audit_options o = { .jobs = ctx->g.jobs, .fast = a.fast, .no_cache = a.no_cache,
+	struct reg_audit_options o = { .jobs = ctx->g.jobs, .fast = a.fast, .no_cache = ctx->g.no_cache,
 	                               .cache_dir = a.cache_dir, .only = a.only,
 	                               .progress = progress, .ud = &a };
 	if (reg_audit(a.rt, a.n_t, &o, &a.run, &err) < 0)

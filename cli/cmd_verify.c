@@ -215,8 +215,12 @@ static json_t *results_json(const struct vrun *v, size_t failed, size_t warnings
 			"reason", t->reason ? t->reason : "", "digest", t->digest,
 			"counted", r->counted));
 	}
-	return json_pack("{s:o, s:I, s:I}", "results", a, "failed", (json_int_t)failed,
-	                 "warnings", (json_int_t)warnings);
+	json_t *j = json_pack("{s:o, s:I, s:I}", "results", a, "failed", (json_int_t)failed,
+	                      "warnings", (json_int_t)warnings);
+	json_t *rl = cli_ratelimit_json(v->n_repos ? v->repos[0].repo : NULL);
+	if (rl)
+		json_object_set_new(j, "rateLimit", rl);
+	return j;
 }
 
 /* XML 1.0 text or attribute value: escapes, and characters XML cannot

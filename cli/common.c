@@ -28,6 +28,19 @@ void cli_print_json(json_t *j)
 	json_decref(j);
 }
 
+json_t *cli_ratelimit_json(const struct reg_repo *r)
+{
+	struct reg_ratelimit rl;
+	if (!r || !reg_repo_ratelimit(r, &rl) || !rl.known)
+		return NULL;
+	json_t *j = json_object();
+	json_object_set_new(j, "limit", rl.limit >= 0 ? json_integer(rl.limit) : json_null());
+	json_object_set_new(j, "remaining", rl.exhausted ? json_integer(0)
+	                                    : rl.remaining >= 0 ? json_integer(rl.remaining) : json_null());
+	json_object_set_new(j, "windowSeconds", rl.window_s >= 0 ? json_integer(rl.window_s) : json_null());
+	return j;
+}
+
 void cli_human_size(long long bytes, char *out, size_t n)
 {
 	static const char *units[] = { "B", "kB", "MB", "GB", "TB" };

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "config.h"
+#include "oci/auditcache.h"
 #include "oci/cleanup.h"
 #include "oci/util.h"
 #include "registry/client.h"
@@ -60,7 +61,8 @@ static const struct cli_command *find_command(const char *name)
 }
 
 enum { G_CATALOG = 'C', G_JOBS = 'j', G_VERBOSE = 'v', G_QUIET = 'q', G_HELP = 'h',
-       G_REGISTRY = 256, G_AUTH_FILE, G_INSECURE_REGISTRY, G_INSECURE, G_CA_FILE, G_JSON };
+       G_REGISTRY = 256, G_AUTH_FILE, G_INSECURE_REGISTRY, G_INSECURE, G_CA_FILE, G_JSON,
+       G_NO_CACHE };
 
 static const struct cli_opt global_opts[] = {
 	{ G_CATALOG, 'C', "catalog", CLI_OPT_VALUE, "FILE",
@@ -76,6 +78,9 @@ static const struct cli_opt global_opts[] = {
 	{ G_CA_FILE, 0, "ca-file", CLI_OPT_VALUE, "FILE", "extra trusted CA certificates (PEM)" },
 	{ G_JOBS, 'j', "jobs", CLI_OPT_VALUE, "N", "parallel transfers/requests (default 4)" },
 	{ G_JSON, 0, "json", CLI_OPT_FLAG, NULL, "machine-readable output" },
+	{ G_NO_CACHE, 0, "no-cache", CLI_OPT_FLAG, NULL,
+	  "read nothing from the caches in $XDG_CACHE_HOME/ccreg (manifests, configs, audit "
+	  "results); what is fetched still refreshes them" },
 	{ G_VERBOSE, 'v', "verbose", CLI_OPT_COUNT, NULL,
 	  "log every HTTP request to stderr (secrets redacted)" },
 	{ G_QUIET, 'q', "quiet", CLI_OPT_FLAG, NULL, "no progress, no informational lines" },
@@ -94,7 +99,8 @@ const struct cli_cmd_spec cli_global_spec = {
 		"  CCREG_TIMEOUT_LOW_SPEED       abort a transfer slower than 1 KB/s for this many s (30)\n"
 		"  CCREG_TIMEOUT                 whole-request limit for API calls, s (120; blob bodies: none)\n"
 		"  CCREG_MAX_RETRIES             retries after connection errors, 429, 502-504 (4)\n"
-		"  CCREG_RETRY_BASE_MS           first retry backoff in ms, doubling, capped at 8 s (500)\n",
+		"  CCREG_RETRY_BASE_MS           first retry backoff in ms, doubling, capped at 8 s (500)\n"
+		"  CCREG_CACHE_MAX_MB            bound of the manifest and config cache, MiB (64)\n",
 };
 
 static void print_globals(FILE *f)
@@ -173,6 +179,7 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 {
 	if (ctx->client)
 		return ctx->client;
+	_cleanup_free_ char *cache_dir = oci_auditcache_dir();
 	struct reg_options o = {
 		.insecure_all = ctx->g.insecure_all,
 		.insecure_hosts = (const char *const *)ctx->g.insecure_hosts,
@@ -185,6 +192,8 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 		.request_timeout_s = env_num("CCREG_TIMEOUT"),
 		.max_retries = (int)env_num("CCREG_MAX_RETRIES"),
 		.retry_base_ms = env_num("CCREG_RETRY_BASE_MS"),
+		.cache_dir = cache_dir,
+		.no_cache = ctx->g.no_cache,
 	};
 	ctx->client = reg_client_new(&o, err);
 	return ctx->client;
@@ -221,6 +230,7 @@ static int set_global(void *ud, const struct cli_opt *o, const char *val)
 		break;
 	}
 	case G_JSON: g->json = true; break;
+	case G_NO_CACHE: g->no_cache = true; break;
 	case G_VERBOSE: g->verbose++; break;
 	case G_QUIET: g->quiet = true; break;
 	case G_HELP: g->help = true; break;

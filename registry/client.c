@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "oci/cleanup.h"
+#include "oci/manifest.h"
 #include "oci/mediatype.h"
 #include "registry/auth.h"
 #include "registry/internal.h"
@@ -52,6 +53,9 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 		reg_client_free(c);
 		return NULL;
 	}
+	c->o.cache_dir = NULL; /* the cache keeps its own copy */
+	c->mcache = oci_mcache_new(o->cache_dir, o->cache_max_bytes ? o->cache_max_bytes
+	                                                            : oci_mcache_max_bytes());
 	pthread_mutex_init(&c->lock, NULL);
 	reg_transport_init(c);
 	reg_auth_init(c);
@@ -70,7 +74,106 @@ void reg_client_free(struct reg_client *c)
 	free(c->insecure_hosts);
 	free(c->ca_file);
 	free(c->auth_file);
+	oci_mcache_free(c->mcache);
 	free(c);
+}
+
+/* --- rate limits ----------------------------------------------------------------- */
+
+bool reg_client_ratelimit(struct reg_client *c, const char *host, struct reg_ratelimit *out)
+{
+	struct reg_host *hs = reg_host_get(c, host);
+	pthread_mutex_lock(&c->lock);
+	*out = hs->rl;
+	pthread_mutex_unlock(&c->lock);
+	return out->known || out->exhausted;
+}
+
+bool reg_repo_ratelimit(const struct reg_repo *r, struct reg_ratelimit *out)
+{
+	return reg_client_ratelimit(r->c, r->host, out);
+}
+
+void reg_ratelimit_describe(const struct reg_ratelimit *rl, char *buf, size_t n)
+{
+	char w[32] = "";
+	long ws = rl->window_s;
+	if (ws > 0 && ws % 3600 == 0)
+		snprintf(w, sizeof w, " per %ld h", ws / 3600);
+	else if (ws > 0 && ws % 60 == 0)
+		snprintf(w, sizeof w, " per %ld min", ws / 60);
+	else if (ws > 0)
+		snprintf(w, sizeof w, " per %ld s", ws);
+	long left = rl->exhausted ? 0 : rl->remaining;
+	if (rl->limit >= 0)
+		snprintf(buf, n, "%ld of %ld%s left", left < 0 ? 0 : left, rl->limit, w);
+	else if (left >= 0)
+		snprintf(buf, n, "%ld left%s", left, w);
+	else
+		snprintf(buf, n, "no pulls left");
+}
+
+/* The one message for a host whose pulls are spent; -1 with http_status 429. */
+static int rate_limit_error(struct reg_repo *r, oci_error *err)
+{
+	struct reg_ratelimit rl;
+	char d[96];
+	reg_repo_ratelimit(r, &rl);
+	reg_ratelimit_describe(&rl, d, sizeof d);
+	oci_err(err, OCI_E_REGISTRY, "%s: pull rate limit reached (%s)", r->host, d);
+	if (err)
+		err->http_status = 429;
+	return -1;
+}
+
+static bool pulls_spent(struct reg_repo *r)
+{
+	struct reg_ratelimit rl;
+	reg_repo_ratelimit(r, &rl);
+	return rl.exhausted;
+}
+
+/* --- the document cache ------------------------------------------------------------ */
+
+/* kind's document d from the cache; false on a miss or without a cache. */
+static bool cache_get(struct reg_client *c, const char *kind, const char *digest, size_t max,
+                      struct oci_buf *out)
+{
+	if (!c->mcache || c->o.no_cache)
+		return false;
+	bool hit = oci_mcache_get(c->mcache, kind, digest, max, out);
+	if (c->o.verbose > 1)
+		reg_log(c, "cache %s: %s %s", hit ? "hit" : "miss", kind, digest);
+	return hit;
+}
+
+static void cache_put(struct reg_client *c, const char *kind, const char *digest,
+                      const void *data, size_t len)
+{
+	oci_error e = { 0 };
+	pthread_mutex_lock(&c->lock);
+	bool broken = c->cache_broken;
+	pthread_mutex_unlock(&c->lock);
+	if (!c->mcache || broken || oci_mcache_put(c->mcache, kind, digest, data, len, &e) == 0)
+		return;
+	pthread_mutex_lock(&c->lock);
+	broken = c->cache_broken;
+	c->cache_broken = true;
+	pthread_mutex_unlock(&c->lock);
+	if (!broken) /* said once: the run goes on without storing */
+		reg_log(c, "cache %s unusable (%s); working without it", oci_mcache_dir(c->mcache), e.msg);
+}
+
+bool reg_cache_get(struct reg_repo *r, const char *kind, const char *digest, size_t max,
+                   struct oci_buf *out)
+{
+	return cache_get(r->c, kind, digest, max, out);
+}
+
+void reg_cache_put(struct reg_repo *r, const char *kind, const char *digest, const void *data,
+                   size_t len)
+{
+	cache_put(r->c, kind, digest, data, len);
 }
 
 /* --- repositories -------------------------------------------------------------- */
@@ -226,8 +329,11 @@ static char *bare_type(const char *ct)
 	return oci_xstrndup(ct, n);
 }
 
-int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manifest *out,
-                     oci_error *err)
+/* GET manifests/<reference> and check the bytes: against the digest asked
+ * for, Docker-Content-Digest, and the digest a HEAD just gave (head_digest,
+ * or NULL).  What arrives is stored in the cache. */
+static int manifest_fetch(struct reg_repo *r, const char *reference, const char *head_digest,
+                          struct reg_manifest *out, oci_error *err)
 {
 	_cleanup_free_ char *url = api_path(r, "manifests", reference);
 	_cleanup_free_ char *w = what(r, reference);
@@ -235,36 +341,50 @@ int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manif
 	struct reg_response resp = { 0 };
 	int rc = -1;
 
-	memset(out, 0, sizeof *out);
+	/* metered on Docker Hub: once it said no, asking again only waits */
+	if (pulls_spent(r))
+		return rate_limit_error(r, err);
 	if (reg_http(r, &req, &resp, err) < 0) {
 		oci_err_wrap(err, "%s", w);
 		goto out;
 	}
 	if (resp.status != 200) {
-		reg_http_error(r, w, &resp, err);
+		if (resp.status == 429 && pulls_spent(r))
+			rate_limit_error(r, err);
+		else
+			reg_http_error(r, w, &resp, err);
 		goto out;
 	}
 	bool by_digest = strchr(reference, ':') != NULL;
+	const char *body = resp.body.data ? resp.body.data : "";
 	char dg[OCI_DIGEST_MAX];
 	if (by_digest) {
-		if (!oci_digest_matches(reference, resp.body.data ? resp.body.data : "", resp.body.len)) {
+		if (!oci_digest_matches(reference, body, resp.body.len)) {
 			oci_err(err, OCI_E_REGISTRY, "%s: digest mismatch: the manifest served by %s does not hash to %s",
 			        w, r->host, reference);
 			goto out;
 		}
 		snprintf(dg, sizeof dg, "%s", reference);
 	} else {
-		oci_digest_buf(resp.docker_digest && strncmp(resp.docker_digest, "sha512:", 7) == 0
-		                       ? "sha512" : "sha256",
-		               resp.body.data ? resp.body.data : "", resp.body.len, dg);
+		const char *named = head_digest ? head_digest : resp.docker_digest;
+		oci_digest_buf(named && strncmp(named, "sha512:", 7) == 0 ? "sha512" : "sha256", body,
+		               resp.body.len, dg);
 	}
 	if (resp.docker_digest && *resp.docker_digest && strcmp(resp.docker_digest, dg) != 0 &&
-	    !oci_digest_matches(resp.docker_digest, resp.body.data ? resp.body.data : "", resp.body.len)) {
+	    !oci_digest_matches(resp.docker_digest, body, resp.body.len)) {
 		oci_err(err, OCI_E_REGISTRY,
 		        "%s: digest mismatch: %s says Docker-Content-Digest %s but the bytes hash to %s",
 		        w, r->host, resp.docker_digest, dg);
 		goto out;
 	}
+	if (head_digest && strcmp(head_digest, dg) != 0 &&
+	    !oci_digest_matches(head_digest, body, resp.body.len)) {
+		oci_err(err, OCI_E_REGISTRY,
+		        "%s: digest mismatch: a HEAD on %s said %s but the GET's bytes hash to %s",
+		        w, r->host, head_digest, dg);
+		goto out;
+	}
+	cache_put(r->c, OCI_MCACHE_MANIFESTS, dg, body, resp.body.len);
 	out->data = resp.body.data ? TAKE_PTR(resp.body.data) : oci_xstrdup("");
 	out->len = resp.body.len;
 	out->media_type = bare_type(resp.content_type);
@@ -273,6 +393,58 @@ int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manif
 out:
 	reg_response_release(&resp);
 	return rc;
+}
+
+/* The manifest digest from the cache.  Its media type: media_type (a HEAD's
+ * Content-Type) when given, else the document's own (a document whose type
+ * cannot be told is left to a GET). */
+static bool manifest_cached(struct reg_repo *r, const char *digest, const char *media_type,
+                            struct reg_manifest *out)
+{
+	struct oci_buf b = { 0 };
+	char *mt = NULL;
+	if (!cache_get(r->c, OCI_MCACHE_MANIFESTS, digest, REG_MAX_BODY, &b))
+		return false;
+	if (media_type && *media_type)
+		mt = oci_xstrdup(media_type);
+	else if (oci_doc_kind(b.data, b.len, NULL, &mt, NULL) == OCI_DOC_UNKNOWN) {
+		oci_buf_release(&b);
+		return false;
+	}
+	out->data = b.data;
+	out->len = b.len;
+	out->media_type = mt;
+	out->digest = oci_xstrdup(digest);
+	return true;
+}
+
+int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manifest *out,
+                     oci_error *err)
+{
+	_cleanup_free_ char *hd = NULL, *hmt = NULL;
+	bool by_digest = strchr(reference, ':') != NULL;
+
+	memset(out, 0, sizeof *out);
+	if (!r->c->mcache || r->c->o.no_cache)
+		return manifest_fetch(r, reference, NULL, out, err);
+	if (by_digest)
+		return manifest_cached(r, reference, NULL, out) ? 0 : manifest_fetch(r, reference, NULL, out, err);
+	/* a tag: HEAD (free on Docker Hub) for the digest, then the cache */
+	int h = reg_manifest_head(r, reference, &hd, &hmt, NULL, err);
+	if (h < 0 && err && !err->http_status)
+		return -1; /* no answer at all: a GET would wait through the same retries */
+	/* any status (a 404, a refusal, a registry without HEAD, a server error
+	 * after retries): the GET says it in the registry's own words */
+	oci_err_clear(err);
+	if (h == 1 && hd && oci_digest_validate(hd, NULL) == 0) {
+		if (manifest_cached(r, hd, hmt, out))
+			return 0;
+	} else if (h == 1) {
+		reg_log(r->c, "%s: HEAD without Docker-Content-Digest; reading the manifest", r->name);
+		free(hd);
+		hd = NULL;
+	}
+	return manifest_fetch(r, reference, h == 1 ? hd : NULL, out, err);
 }
 
 int reg_manifest_head(struct reg_repo *r, const char *reference, char **digest,

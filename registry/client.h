@@ -20,6 +20,25 @@
  * speak TLS (never after a certificate failure).  Retries: connection errors,
  * 429, 502, 503, 504 with capped exponential backoff and Retry-After; a
  * request body is retried only when it can be rewound.
+ *
+ * Manifests and configs by digest (Docker Hub meters every manifest GET,
+ * HEAD is free): with options.cache_dir, reg_manifest_get HEADs a tag for
+ * its digest and reads the bytes from the cache (oci/mcache.h); a digest is
+ * looked up in the cache first; only a miss costs a GET, and what a GET
+ * brings is stored.  reg_blob_read (registry/image.h) does the same for
+ * configs (reg_cache_get / reg_cache_put).  So every caller (verify, audit,
+ * inspect, assemble, copy, pull, the image walk) reads each document once
+ * per machine.  A cached document
+ * says nothing about whether a repository still holds it: callers that
+ * check existence HEAD it (verify does).
+ *
+ * Rate limits: the latest ratelimit-limit / ratelimit-remaining /
+ * docker-ratelimit-source a host sent are kept (reg_client_ratelimit).  A
+ * 429 whose body says TOOMANYREQUESTS and that has no Retry-After is not
+ * retried: the host's pulls are spent (rl.exhausted), and from then on every
+ * manifest GET to it fails at once with OCI_E_REGISTRY, err->http_status
+ * 429 and "HOST: pull rate limit reached (0 of 100 per 6 h left)" — callers
+ * that go on with other targets get each answer without a request.
  */
 #ifndef CCREG_REGISTRY_CLIENT_H
 #define CCREG_REGISTRY_CLIENT_H
@@ -31,6 +50,7 @@
 
 #include "oci/digest.h"
 #include "oci/error.h"
+#include "oci/mcache.h"
 #include "oci/ref.h"
 
 struct reg_options {
@@ -46,6 +66,20 @@ struct reg_options {
 	long request_timeout_s;  /* whole request for API calls (not blob bodies); 0: 120 s */
 	int max_retries;         /* 0: 4 */
 	long retry_base_ms;      /* first backoff; 0: 500 ms (capped at 8 s) */
+	const char *cache_dir;   /* manifests and configs by digest (oci/mcache.h);
+	                          * NULL: no cache */
+	int64_t cache_max_bytes; /* 0: oci_mcache_max_bytes() */
+	bool no_cache;           /* read nothing from the cache (GETs still refresh it) */
+};
+
+/* What a registry host said about its pull quota (Docker Hub). */
+struct reg_ratelimit {
+	bool known;       /* a ratelimit-limit or -remaining header came */
+	long limit;       /* pulls per window; -1 unknown */
+	long remaining;   /* -1 unknown */
+	long window_s;    /* -1 unknown */
+	char source[64];  /* docker-ratelimit-source ("" when absent) */
+	bool exhausted;   /* a 429 TOOMANYREQUESTS without Retry-After came */
 };
 
 struct reg_client;
@@ -57,6 +91,14 @@ const char *reg_versions(void); /* "libcurl/7.88.1 OpenSSL/3.0 ..." */
 
 struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err);
 void reg_client_free(struct reg_client *c);
+
+/* The latest rate-limit state of an API host ("registry-1.docker.io",
+ * "127.0.0.1:5000"); false (and *out zeroed, known false) when the host sent
+ * none.  reg_repo_ratelimit: of the repository's host. */
+bool reg_client_ratelimit(struct reg_client *c, const char *host, struct reg_ratelimit *out);
+bool reg_repo_ratelimit(const struct reg_repo *r, struct reg_ratelimit *out);
+/* "0 of 100 per 6 h left" (what is known of it), for messages and -v. */
+void reg_ratelimit_describe(const struct reg_ratelimit *rl, char *buf, size_t n);
 
 /* A repository: ref's domain and path (tag/digest ignored).  push: the
  * operations will write (token scope pull,push). */
@@ -89,8 +131,13 @@ struct reg_manifest {
 };
 void reg_manifest_release(struct reg_manifest *m);
 
-/* GET manifests/<reference> with every manifest type accepted.  When the
- * reference is a digest the bytes must hash to it. */
+/* The manifest a reference names, every manifest type accepted.  When the
+ * reference is a digest the bytes must hash to it.  With a cache: a tag is
+ * HEADed first and its digest looked up; a digest is looked up directly;
+ * a miss (or a HEAD without Docker-Content-Digest) is a GET, whose digest
+ * must then agree with the HEAD's ("digest mismatch", naming both).
+ * From the cache, media_type is the document's own mediaType (the HEAD's
+ * Content-Type for a tag). */
 int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manifest *out,
                      oci_error *err);
 /* HEAD manifests/<reference>: 1 found (digest/media_type/size filled when
@@ -101,6 +148,18 @@ int reg_manifest_head(struct reg_repo *r, const char *reference, char **digest,
 int reg_manifest_put(struct reg_repo *r, const char *reference, const char *media_type,
                      const void *data, size_t len, oci_error *err);
 int reg_manifest_delete(struct reg_repo *r, const char *digest, oci_error *err);
+
+/* --- the document cache --------------------------------------------------- */
+
+/* Read and fill the client's cache (oci/mcache.h; kind OCI_MCACHE_MANIFESTS
+ * or OCI_MCACHE_CONFIGS) for documents fetched by digest outside
+ * reg_manifest_get, e.g. configs (reg_blob_read).  get: false on a miss,
+ * without a cache, or with no_cache.  put: best effort; a cache that cannot
+ * be written is said once with -v and not written again in this client. */
+bool reg_cache_get(struct reg_repo *r, const char *kind, const char *digest, size_t max,
+                   struct oci_buf *out);
+void reg_cache_put(struct reg_repo *r, const char *kind, const char *digest, const void *data,
+                   size_t len);
 
 /* --- blobs --------------------------------------------------------------- */
 

@@ -443,12 +443,18 @@ int reg_blob_read(struct reg_repo *r, const struct oci_descriptor *d, struct oci
 	if (d->size > REG_MAX_CONFIG)
 		return oci_err(err, OCI_E_REGISTRY, "%s: %s is %lld bytes, more than a config may be",
 		               reg_repo_name(r), d->digest, (long long)d->size);
+	/* content-addressed: the client's cache answers for any repository */
+	if (reg_cache_get(r, OCI_MCACHE_CONFIGS, d->digest, REG_MAX_CONFIG, out) &&
+	    (d->size < 0 || out->len == (size_t)d->size))
+		return 0;
+	oci_buf_release(out);
 	if (reg_blob_get(r, d->digest, d->size, mem_sink, &m, err) < 0) {
 		oci_buf_release(out);
 		return -1;
 	}
 	if (!out->data)
 		oci_buf_append(out, "", 0);
+	reg_cache_put(r, OCI_MCACHE_CONFIGS, d->digest, out->data, out->len);
 	return 0;
 }
 

@@ -28,6 +28,7 @@
 #include <curl/curl.h>
 #include <pthread.h>
 
+#include "oci/mcache.h"
 #include "registry/client.h"
 
 struct reg_auth_hook;
@@ -46,6 +47,11 @@ struct reg_host {
 	/* auth.c's (challenge, credentials, scope hints), under reg_client.lock;
 	 * NULL until auth first needs it */
 	struct reg_host_auth *auth;
+	/* transport.c: the latest rate-limit headers the host sent, and whether
+	 * a 429 TOOMANYREQUESTS without Retry-After said its pulls are spent
+	 * (rl.exhausted); under reg_client.lock, read through
+	 * reg_client_ratelimit() */
+	struct reg_ratelimit rl;
 };
 
 struct reg_client {
@@ -67,6 +73,10 @@ struct reg_client {
 	const struct reg_auth_hook *auth_hook; /* installed by reg_auth_init */
 	/* auth.c (reg_auth_init / reg_auth_release) */
 	struct reg_auth_state *auth;
+	/* client.c: manifests and configs by digest (NULL: no cache); after a
+	 * write fails, cache_broken stops further writes (said once with -v) */
+	struct oci_mcache *mcache;
+	bool cache_broken;
 };
 
 /* client.c creates and frees it; the other floors read it. */

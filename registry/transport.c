@@ -41,6 +41,8 @@ void reg_response_release(struct reg_response *r)
 	free(r->content_range);
 	free(r->retry_after);
 	free(r->ratelimit_remaining);
+	free(r->ratelimit_limit);
+	free(r->ratelimit_source);
 	memset(r, 0, sizeof *r);
 }
 
@@ -230,6 +232,10 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 		set_header(&r->retry_after, v, vl, false);
 	else if (IS("ratelimit-remaining"))
 		set_header(&r->ratelimit_remaining, v, vl, false);
+	else if (IS("ratelimit-limit"))
+		set_header(&r->ratelimit_limit, v, vl, false);
+	else if (IS("docker-ratelimit-source"))
+		set_header(&r->ratelimit_source, v, vl, false);
 	else if (IS("content-length"))
 		r->content_length = strtoll(v, NULL, 10);
 #undef IS
@@ -299,6 +305,88 @@ static int on_seek(void *ud, curl_off_t off, int origin)
 	}
 	x->sent = 0;
 	return CURL_SEEKFUNC_OK;
+}
+
+/* --- rate limits ------------------------------------------------------------- */
+
+static bool read_long(const char **p, long *out)
+{
+	char *end;
+	if (!isdigit((unsigned char)**p))
+		return false;
+	errno = 0;
+	long v = strtol(*p, &end, 10);
+	if (errno || v > 1000000000L)
+		return false;
+	*out = v;
+	*p = end;
+	return true;
+}
+
+int reg_ratelimit_parse(const char *v, long *n, long *window_s)
+{
+	const char *p = v;
+	*n = *window_s = -1;
+	while (p && (*p == ' ' || *p == '\t'))
+		p++;
+	if (!p || !read_long(&p, n))
+		return *n = -1, -1;
+	/* "100;w=21600", "100, 100;w=21600": the first number, the first w= */
+	for (; *p; p++) {
+		if (*p == ';' || *p == ',' || *p == ' ' || *p == '\t' || isdigit((unsigned char)*p))
+			continue;
+		if (*p == 'w' && p[1] == '=') {
+			p += 2;
+			if (!read_long(&p, window_s))
+				return *n = *window_s = -1, -1;
+			p--;
+			continue;
+		}
+		return *n = *window_s = -1, -1;
+	}
+	return 0;
+}
+
+/* Keep what the host said of its quota (headers that do not parse are
+ * ignored: they are informational). */
+static void note_ratelimit(struct reg_repo *repo, const struct reg_response *resp)
+{
+	long limit = -1, left = -1, w1 = -1, w2 = -1;
+	bool have_l = resp->ratelimit_limit && reg_ratelimit_parse(resp->ratelimit_limit, &limit, &w1) == 0;
+	bool have_r = resp->ratelimit_remaining &&
+	              reg_ratelimit_parse(resp->ratelimit_remaining, &left, &w2) == 0;
+	if (!have_l && !have_r)
+		return;
+	struct reg_host *hs = reg_host_get(repo->c, repo->host);
+	pthread_mutex_lock(&repo->c->lock);
+	struct reg_ratelimit *rl = &hs->rl;
+	if (!rl->known)
+		rl->limit = rl->remaining = rl->window_s = -1;
+	rl->known = true;
+	if (have_l)
+		rl->limit = limit;
+	if (have_r)
+		rl->remaining = left;
+	if (w1 >= 0 || w2 >= 0)
+		rl->window_s = w1 >= 0 ? w1 : w2;
+	if (resp->ratelimit_source)
+		snprintf(rl->source, sizeof rl->source, "%s", resp->ratelimit_source);
+	pthread_mutex_unlock(&repo->c->lock);
+}
+
+/* Docker Hub's "pull rate limit reached": a 429 with TOOMANYREQUESTS in the
+ * body and no Retry-After.  Waiting a few seconds does not help (the window
+ * is hours), so it is not retried and the host is marked spent. */
+static bool pulls_spent(struct reg_repo *repo, const struct reg_response *resp)
+{
+	if (resp->status != 429 || (resp->retry_after && *resp->retry_after) || !resp->body.data ||
+	    !memmem(resp->body.data, resp->body.len, "TOOMANYREQUESTS", 15))
+		return false;
+	struct reg_host *hs = reg_host_get(repo->c, repo->host);
+	pthread_mutex_lock(&repo->c->lock);
+	hs->rl.exhausted = true;
+	pthread_mutex_unlock(&repo->c->lock);
+	return true;
 }
 
 /* --- one attempt -------------------------------------------------------------- */
@@ -474,9 +562,13 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	if (c->o.verbose) {
 		/* headers are never logged; the URL is redacted (pre-signed storage URLs) */
 		_cleanup_free_ char *shown = reg_redact_url(url);
-		char tail[160] = "";
-		if (resp->ratelimit_remaining)
-			snprintf(tail, sizeof tail, " ratelimit-remaining=%s", resp->ratelimit_remaining);
+		char tail[256] = "";
+		if (resp->ratelimit_remaining || resp->ratelimit_limit)
+			snprintf(tail, sizeof tail, " ratelimit-remaining=%.40s ratelimit-limit=%.40s%s%.64s",
+			         resp->ratelimit_remaining ? resp->ratelimit_remaining : "-",
+			         resp->ratelimit_limit ? resp->ratelimit_limit : "-",
+			         resp->ratelimit_source ? " source=" : "",
+			         resp->ratelimit_source ? resp->ratelimit_source : "");
 		if (rc == CURLE_OK)
 			reg_log(c, "%s %s %ld %lldB %ldms%s%s", m, shown, resp->status,
 			        (long long)(resp->received + x.sent), ms, auth ? " (auth)" : "", tail);
@@ -488,6 +580,8 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
 	pool_put(c, h);
+	if (rc == CURLE_OK && url_on_registry(repo, url))
+		note_ratelimit(repo, resp);
 
 	if (x.sink_failed) {
 		if (!err || !err->msg[0])
@@ -692,6 +786,10 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 				return -1;
 			if (r == 1 && (!req->src || (req->rewind && req->rewind(req->src_ud) == 0)))
 				continue;
+			return 0;
+		}
+		if (pulls_spent(repo, resp)) {
+			reg_log(c, "%s: pull rate limit reached; not retried", repo->host);
 			return 0;
 		}
 		if (retryable_status(resp->status) && !req->no_retry && attempt < max_retries &&

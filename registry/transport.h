@@ -82,6 +82,8 @@ struct reg_response {
 	char *content_range;
 	char *retry_after;
 	char *ratelimit_remaining;
+	char *ratelimit_limit;         /* "100;w=21600" (Docker Hub), as sent */
+	char *ratelimit_source;        /* docker-ratelimit-source */
 	int64_t content_length; /* -1 when absent */
 	int64_t received;       /* body bytes that reached the sink */
 	CURLcode curl_code;
@@ -118,6 +120,11 @@ char *reg_redact_url(const char *url);
  * backoff, or Retry-After when given.  Returns the milliseconds slept.
  * For callers that retry themselves (blob GETs resume with Range). */
 long reg_backoff(struct reg_client *c, int attempt, const char *retry_after);
+
+/* Parse a ratelimit-limit / ratelimit-remaining value ("100;w=21600", also
+ * "100" or "100, 100;w=21600"): 0 with *n and *window_s (-1 when absent),
+ * -1 when it does not parse (then it is ignored). */
+int reg_ratelimit_parse(const char *v, long *n, long *window_s);
 
 /* Log one line through the client's logger (when verbose). */
 void reg_log(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -184,12 +184,13 @@ static int do_child(struct run *r, struct task *tk)
 	                                             d->digest, what);
 	oci_error e = { 0 };
 
-	if (!r->deep) {
-		int rc = reg_manifest_head(t->repo, d->digest, NULL, NULL, NULL, &e);
-		if (rc < 0)
-			return request_failed(tk, &e, missing);
+	/* HEAD: the repository holds it (free on Docker Hub; and the bytes
+	 * that deep reads may come from the client's cache, which cannot tell) */
+	int rc = reg_manifest_head(t->repo, d->digest, NULL, NULL, NULL, &e);
+	if (rc < 0)
+		return request_failed(tk, &e, missing);
+	if (!rc || !r->deep)
 		return rc ? 0 : problem(tk, "%s", missing);
-	}
 	struct reg_manifest raw = { 0 };
 	struct child *ch = &st->children[tk->c];
 	if (reg_manifest_get(t->repo, d->digest, &raw, &e) < 0)
@@ -219,12 +220,15 @@ static int do_config(struct run *r, struct task *tk)
 	struct oci_config cfg = { 0 };
 	oci_error e = { 0 };
 
-	if (d && (!d->platform || oci_descriptor_attests(d))) {
-		/* Nothing to compare with: it only has to exist. */
+	if (d) {
+		/* deep: it has to exist (its bytes may come from the cache) */
 		int rc = reg_blob_head(t->repo, cfgd->digest, NULL, &e);
 		if (rc < 0)
 			return request_failed(tk, &e, missing);
-		return rc ? 0 : problem(tk, "%s", missing);
+		if (!rc)
+			return problem(tk, "%s", missing);
+		if (!d->platform || oci_descriptor_attests(d))
+			return 0; /* nothing to compare with */
 	}
 	if (reg_config_get(t->repo, cfgd, &cfg, NULL, &e) < 0)
 		return request_failed(tk, &e, missing);

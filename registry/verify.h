@@ -4,11 +4,15 @@
  * the platforms it must hold.  The requests run in rounds, each one flat list
  * over `jobs` threads sharing the client's connections, so a hundred tags
  * cost about as much wall time as a hundred requests divided by `jobs`:
- *   1. GET each tag: it exists, and what it is;
- *   2. for an index, each child by digest (HEAD; GET with deep, to learn its
- *      config and layers); for a plain manifest, its config (its platform);
- *   3. deep only: each child's config (its os/architecture must match the
- *      index entry) and a HEAD of every layer.
+ *   1. each tag (reg_manifest_get: a HEAD, and a GET only when the client's
+ *      cache lacks the digest): it exists, and what it is;
+ *   2. for an index, each child by digest (HEAD; with deep also its bytes,
+ *      to learn its config and layers); for a plain manifest, its config
+ *      (its platform);
+ *   3. deep only: each child's config (HEAD, then its bytes: its
+ *      os/architecture must match the index entry) and a HEAD of every layer.
+ * Existence is always asked of the registry (HEAD); only bytes come from
+ * the cache.
  * A question several targets share (the same child, config or layer in the
  * same repository, as when many tags point to a few indexes) is asked once.
  * An index must hold every wanted platform; extra platforms and attestation

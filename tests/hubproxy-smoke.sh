@@ -14,23 +14,6 @@
 . "$SRCDIR/tests/authlib.sh"
 
 TTL=3
-# hub_start NAME UPSTREAM ARGS...: hubproxy in front of UPSTREAM; sets NAME_HUB,
-# NAME_CDN (addresses) and NAME_HLOG (its access log).
-hub_start()
-{
-	local name=$1 up=$2 i
-	shift 2
-	rm -f "$TEST_TMP/$name.ports"
-	spawn "$name" "$TEST_TMP/$name.out" $PY "$SRCDIR/tests/hubproxy.py" --upstream "$up" \
-		--port-file "$TEST_TMP/$name.ports" --log "$TEST_TMP/$name.jsonl" "$@"
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$TEST_TMP/$name.ports" ] && break
-		sleep 0.05
-	done
-	[ -s "$TEST_TMP/$name.ports" ] || bail_out "hubproxy $name did not start: $(cat "$TEST_TMP/$name.out")"
-	read -r "${name}_HUB" "${name}_CDN" <"$TEST_TMP/$name.ports"
-	printf -v "${name}_HLOG" '%s' "$TEST_TMP/$name.jsonl"
-}
 
 # get [CURL_ARGS...] URL: curl, headers to $H (lower-cased names), body to $B;
 # CODE is the status.

@@ -36,7 +36,11 @@ Control (on the registry side; answered JSON, logged as server "control"):
   GET /__hubproxy/set?remaining=N[&client=C][&quota=Q][&url-ttl=S]
       remaining: every client's pulls left (and new clients'), or only C's;
       quota: the limit (clients not yet seen start with it); url-ttl: seconds
-  GET /__hubproxy/reset     every client back to the full quota
+      head-digest: "lie" (manifest HEADs name a wrong Docker-Content-Digest),
+      "drop" (they name none) or "true" (as the registry says: the default);
+      ratelimit: "garbage" (ratelimit headers that do not parse) or "ok"
+  GET /__hubproxy/reset     every client back to the full quota (and the
+                            head-digest and ratelimit defaults)
   GET /__hubproxy/stats     {"quota", "window", "url_ttl", "clients": {C: left},
                              "metered", "refused", "redirects"}
 SIGHUP does what /__hubproxy/reset does.
@@ -95,6 +99,8 @@ class State:
         self.key = os.urandom(32)
         self.urls = {}  # sig -> (repo, authorization, expires)
         self.metered = self.refused = self.redirects = 0
+        self.head_digest = "true"
+        self.ratelimit = "ok"
 
     def take(self, client):
         """Reserve one pull; False when none is left."""
@@ -117,6 +123,7 @@ class State:
         with self.lock:
             self.left.clear()
             self.start = self.quota
+            self.head_digest, self.ratelimit = "true", "ok"
 
     def sign(self, repo, digest, authorization):
         with self.lock:
@@ -236,13 +243,13 @@ class Handler(BaseHTTPRequestHandler):
         return ("chunked" in (self.headers.get("Transfer-Encoding") or "").lower() or
                 int(self.headers.get("Content-Length") or 0) > 0)
 
-    def relay(self, resp, extra=(), head_only=False):
-        """Send an upstream response to the client, streaming its body;
-        returns the body bytes sent."""
+    def relay(self, resp, extra=(), head_only=False, drop=()):
+        """Send an upstream response to the client (minus the headers named in
+        `drop`), streaming its body; returns the body bytes sent."""
         self.send_response(resp.status, resp.reason)
         up = "http://" + ARGS.upstream
         for k, v in resp.getheaders():
-            if k.lower() in HOP or k.lower() in ("content-length", "date"):
+            if k.lower() in HOP or k.lower() in ("content-length", "date") or k.lower() in drop:
                 continue
             if k.lower() == "location" and v.startswith(up):
                 v = "http://%s" % self.headers.get("Host", ARGS.registry_addr) + v[len(up):]
@@ -318,6 +325,9 @@ class Handler(BaseHTTPRequestHandler):
         self.record(resp.status, self.relay(resp))
 
     def ratelimit_headers(self, left):
+        if STATE.ratelimit == "garbage":
+            return [("ratelimit-limit", "lots;w=soon"), ("ratelimit-remaining", "-1;w=x"),
+                    ("docker-ratelimit-source", self.client)]
         return [("ratelimit-limit", "%d;w=%d" % (STATE.quota, ARGS.window)),
                 ("ratelimit-remaining", "%d;w=%d" % (max(left, 0), ARGS.window)),
                 ("docker-ratelimit-source", self.client)]
@@ -326,8 +336,13 @@ class Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             resp = self.upstream("HEAD", self.path, self.client_headers())
             left = STATE.remaining(self.client)
-            return self.record(resp.status, self.relay(resp, self.ratelimit_headers(left)),
-                               remaining=left)
+            extra, drop = self.ratelimit_headers(left), ()
+            if STATE.head_digest != "true" and resp.status == 200:
+                drop = ("docker-content-digest",)
+                if STATE.head_digest == "lie":
+                    extra.append(("Docker-Content-Digest",
+                                  "sha256:" + hashlib.sha256(b"lie").hexdigest()))
+            return self.record(resp.status, self.relay(resp, extra, drop=drop), remaining=left)
         if not STATE.take(self.client):
             # past the limit; what the registry would refuse anyway stays its answer
             probe = self.upstream("HEAD", self.path, self.client_headers())
@@ -373,6 +388,14 @@ class Handler(BaseHTTPRequestHandler):
                         STATE.quota = STATE.start = int(q["quota"])
                     if "url-ttl" in q:
                         STATE.url_ttl = float(q["url-ttl"])
+                    if "head-digest" in q:
+                        if q["head-digest"] not in ("true", "lie", "drop"):
+                            raise ValueError("head-digest: true, lie or drop")
+                        STATE.head_digest = q["head-digest"]
+                    if "ratelimit" in q:
+                        if q["ratelimit"] not in ("ok", "garbage"):
+                            raise ValueError("ratelimit: ok or garbage")
+                        STATE.ratelimit = q["ratelimit"]
                     if "remaining" in q:
                         n = int(q["remaining"])
                         if "client" in q:

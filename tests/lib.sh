@@ -15,6 +15,9 @@
 #            count_requests LOG METHOD PATH_RE [STATUS_RE]  requests in an access log (Python re, whole match)
 #            log_clear NAME           empty a registry's access log (start-up probes
 #                                     and seeding leave lines in it)
+#            hub_start NAME UPSTREAM ARGS...  tests/hubproxy.py (Docker Hub's metering,
+#                                     429s and CDN) in front of UPSTREAM; sets NAME_HUB,
+#                                     NAME_CDN (addresses), NAME_HLOG (its JSON-lines log)
 # Fixtures:  $FIXTURES (built on first use by tests/fixtures/mkfixtures.py),
 #            $FIXTURES/counts.json has their exact digests and layer statistics;
 #            counts FIXTURE JQ_PATH reads it (counts julia-x86_64 .total.files),
@@ -35,6 +38,9 @@ export SRCDIR BUILDDIR CCREG
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ccreg-test.XXXXXX")
 export TEST_TMP
+# ccreg's caches (manifests, configs, audit results): one per test, never the
+# home directory's
+export XDG_CACHE_HOME=$TEST_TMP/cache
 
 _tap_n=0
 _tap_failed=0
@@ -472,3 +478,21 @@ if [ -n "${CCREG_WRAPPER:-}" ] && [ -z "${CCREG_REAL:-}" ]; then
 	chmod +x "$CCREG"
 	export CCREG CCREG_REAL
 fi
+
+# hub_start NAME UPSTREAM ARGS...: hubproxy in front of UPSTREAM; sets NAME_HUB,
+# NAME_CDN (addresses) and NAME_HLOG (its access log).
+hub_start()
+{
+	local name=$1 up=$2 i
+	shift 2
+	rm -f "$TEST_TMP/$name.ports"
+	spawn "$name" "$TEST_TMP/$name.out" $PY "$SRCDIR/tests/hubproxy.py" --upstream "$up" \
+		--port-file "$TEST_TMP/$name.ports" --log "$TEST_TMP/$name.jsonl" "$@"
+	for ((i = 0; i < 100; i++)); do
+		[ -s "$TEST_TMP/$name.ports" ] && break
+		sleep 0.05
+	done
+	[ -s "$TEST_TMP/$name.ports" ] || bail_out "hubproxy $name did not start: $(cat "$TEST_TMP/$name.out")"
+	read -r "${name}_HUB" "${name}_CDN" <"$TEST_TMP/$name.ports"
+	printf -v "${name}_HLOG" '%s' "$TEST_TMP/$name.jsonl"
+}

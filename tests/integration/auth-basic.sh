@@ -43,7 +43,8 @@ is "$(secret_leaks "$TEST_TMP/v.log" "$PASS" "$PASS_B64" 'Basic ' Authorization)
 is "$(count_requests "$reg_LOG" GET '/v2/sagemathinc/julia-x86_64/manifests/1.10.1' 200)" 1 "one authorized GET"
 
 log_clear reg
-check_exit 4 "a wrong password gives exit 4" "$CCREG" --auth-file "$TEST_TMP/bad.json" manifest "$SRC"
+# (--no-cache: GETs only, no HEAD for the manifest cache first)
+check_exit 4 "a wrong password gives exit 4" "$CCREG" --no-cache --auth-file "$TEST_TMP/bad.json" manifest "$SRC"
 like "$ERR" "^ccreg: sagemathinc/julia-x86_64:1.10.1: .* on $R" "the message names the reference and host"
 is "$(count_requests "$reg_LOG" GET '/v2/sagemathinc/julia-x86_64/manifests/1.10.1' 401)" 2 \
 	"refused credentials are not retried (one anonymous, one with the password)"
