@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "config.h"
+#include "oci/auditcache.h"
 #include "oci/cleanup.h"
 #include "oci/util.h"
 #include "registry/client.h"
@@ -173,6 +174,7 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 {
 	if (ctx->client)
 		return ctx->client;
+	_cleanup_free_ char *cache_dir = oci_auditcache_dir();
 	struct reg_options o = {
 		.insecure_all = ctx->g.insecure_all,
 		.insecure_hosts = (const char *const *)ctx->g.insecure_hosts,
@@ -185,6 +187,7 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 		.request_timeout_s = env_num("CCREG_TIMEOUT"),
 		.max_retries = (int)env_num("CCREG_MAX_RETRIES"),
 		.retry_base_ms = env_num("CCREG_RETRY_BASE_MS"),
+		.cache_dir = cache_dir,
 	};
 	ctx->client = reg_client_new(&o, err);
 	return ctx->client;

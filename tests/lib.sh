@@ -35,6 +35,8 @@ export SRCDIR BUILDDIR CCREG
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ccreg-test.XXXXXX")
 export TEST_TMP
+# each test its own caches (known blob locations, audit results)
+export XDG_CACHE_HOME=$TEST_TMP/cache
 
 _tap_n=0
 _tap_failed=0
