@@ -63,7 +63,11 @@ const struct cli_cmd_spec cmd_audit_spec = {
 		"  the recommendation (or absent), over-provisioned when minDiskSizeGb is\n"
 		"  more than 50% above it.\n",
 	.opts = audit_opts,
-	.epilog = "Global: -j/--jobs N layers at once (default 4), --json, -q (no progress).\n",
+	.epilog = "Global: -j/--jobs N layers at once (default 4), --json, -q (no progress).\n"
+	          "A target not built yet (status missing) or that cannot be read (error) is\n"
+	          "reported with the reason and the rest audited.  Exit status: 4 access\n"
+	          "refused, 3 a target could not be read, 1 --check found an under-provisioned\n"
+	          "value, else 0.\n",
 };
 
 /* t[i] says what the audit of rt[i] is for; rt[i]'s inputs point into it. */

@@ -48,8 +48,9 @@ const struct cli_cmd_spec cmd_verify_spec = {
 	.args = verify_args,
 	.epilog =
 		"Requests run concurrently over shared connections (--jobs).\n"
+		"Every version is reported; one that could not be checked has status error.\n"
 		"Exit status: 0 when every counted version holds; 1 when one fails; 3 (4)\n"
-		"when the registry could not be reached (refused access) for a counted one.\n",
+		"when any version could not be checked (access was refused).\n",
 };
 
 struct row {
