@@ -62,7 +62,11 @@ const struct cli_cmd_spec cmd_audit_spec = {
 		"  the recommendation (or absent), over-provisioned when minDiskSizeGb is\n"
 		"  more than 50% above it.\n",
 	.opts = audit_opts,
-	.epilog = "Global: -j/--jobs N layers at once (default 4), --json, -q (no progress).\n",
+	.epilog = "Global: -j/--jobs N layers at once (default 4), --json, -q (no progress).\n"
+	          "A target not built yet (status missing) or that cannot be read (error) is\n"
+	          "reported with the reason and the rest audited.  Exit status: 4 access\n"
+	          "refused, 3 a target could not be read, 1 --check found an under-provisioned\n"
+	          "value, else 0.\n",
 };
 
 /* t[i] says what the audit of rt[i] is for; rt[i]'s inputs point into it. */
@@ -178,7 +182,11 @@ static void print_json(const struct audit *a)
 				"status", cat_provision_name(status), "estimate", p->estimate));
 			json_array_append_new(plats, o);
 		}
-		json_t *img = json_pack("{s:s}", "reference", a->rt[ti].reference);
+		const struct reg_audit_target *rt = &a->rt[ti];
+		json_t *img = json_pack("{s:s, s:s}", "reference", rt->reference, "status",
+		                        reg_audit_status_name(rt->status));
+		if (rt->reason)
+			json_object_set_new(img, "reason", json_string(rt->reason));
 		if (t->catalog)
 			json_object_update_new(img, json_pack("{s:s, s:s, s:b}", "image", t->ct.key,
 			                                      "tag", t->ct.tag, "gpu", t->gpu));
@@ -211,6 +219,8 @@ static void print_table(const struct audit *a)
 {
 	int wn = 5, wp = 8;
 	for (size_t ti = 0; ti < a->n_t; ti++) {
+		if (a->rt[ti].status != REG_AUDIT_OK && wp < 7)
+			wp = 7;
 		if ((int)strlen(a->t[ti].name) > wn)
 			wn = (int)strlen(a->t[ti].name);
 		for (size_t pi = 0; pi < a->rt[ti].n_plats; pi++)
@@ -221,6 +231,13 @@ static void print_table(const struct audit *a)
 	       "COMPRESSED", "UNPACKED", "ON-DISK", "FILES", "MIN-DISK GB", "DOCKER GB", "STATUS");
 	for (size_t ti = 0; ti < a->n_t; ti++) {
 		const struct target *t = &a->t[ti];
+		if (a->rt[ti].status != REG_AUDIT_OK) {
+			/* no figures: the status, and why on the next line */
+			printf("%-*s  %-*s %10s %10s %10s %8s %13s %11s  %s\n  %s\n", wn, t->name, wp,
+			       "-", "-", "-", "-", "-", "-", "-", reg_audit_status_name(a->rt[ti].status),
+			       a->rt[ti].reason);
+			continue;
+		}
 		for (size_t pi = 0; pi < a->rt[ti].n_plats; pi++) {
 			const struct reg_audit_platform *p = &a->rt[ti].plats[pi];
 			struct cat_sizing r;
@@ -425,14 +442,23 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 		print_table(&a);
 	fflush(stdout);
 
-	for (size_t ti = 0; ti < a.n_t; ti++)
-		for (size_t pi = 0; pi < a.rt[ti].n_plats; pi++) {
+	/* the worst outcome decides: refused > not read > under-provisioned */
+	int worst = 0;
+	for (size_t ti = 0; ti < a.n_t; ti++) {
+		const struct reg_audit_target *rt = &a.rt[ti];
+		for (size_t pi = 0; pi < rt->n_plats; pi++) {
 			struct cat_sizing r;
 			under |= recommend(&a, ti, pi, &r) == CAT_UNDER;
 		}
+		if (rt->status == REG_AUDIT_OK)
+			continue;
+		fprintf(stderr, "ccreg: %s\n", rt->reason);
+		if (worst != OCI_E_AUTH)
+			worst = rt->code;
+	}
 	if (write && write_catalog(&a, cat, lower, &err) < 0)
 		goto fail;
-	rc = check && under ? 1 : 0;
+	rc = worst ? worst : check && under ? 1 : 0;
 	goto out;
 fail:
 	rc = cli_fail(&err);

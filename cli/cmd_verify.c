@@ -48,8 +48,9 @@ const struct cli_cmd_spec cmd_verify_spec = {
 	.args = verify_args,
 	.epilog =
 		"Requests run concurrently over shared connections (--jobs).\n"
+		"Every version is reported; one that could not be checked has status error.\n"
 		"Exit status: 0 when every counted version holds; 1 when one fails; 3 (4)\n"
-		"when the registry could not be reached (refused access) for a counted one.\n",
+		"when any version could not be checked (access was refused).\n",
 };
 
 struct row {
@@ -152,6 +153,8 @@ static const char *status_of(const struct row *r, const struct reg_verify_target
 {
 	if (t->status == REG_VERIFY_OK)
 		return "ok";
+	if (t->status == REG_VERIFY_ERROR)
+		return "error"; /* could not tell, tested or not */
 	return r->counted ? "failed" : "warning";
 }
 
@@ -199,7 +202,7 @@ static void print_table(const struct vrun *v)
 	free(plats);
 }
 
-static json_t *results_json(const struct vrun *v, size_t failed, size_t warnings)
+static json_t *results_json(const struct vrun *v, size_t failed, size_t warnings, size_t errors)
 {
 	json_t *a = json_array();
 
@@ -215,8 +218,8 @@ static json_t *results_json(const struct vrun *v, size_t failed, size_t warnings
 			"reason", t->reason ? t->reason : "", "digest", t->digest,
 			"counted", r->counted));
 	}
-	json_t *j = json_pack("{s:o, s:I, s:I}", "results", a, "failed", (json_int_t)failed,
-	                      "warnings", (json_int_t)warnings);
+	json_t *j = json_pack("{s:o, s:I, s:I, s:I}", "results", a, "failed", (json_int_t)failed,
+	                      "warnings", (json_int_t)warnings, "errors", (json_int_t)errors);
 	json_t *rl = cli_ratelimit_json(v->n_repos ? v->repos[0].repo : NULL);
 	if (rl)
 		json_object_set_new(j, "rateLimit", rl);
@@ -243,14 +246,14 @@ static void xml_put(FILE *f, const char *s)
 }
 
 static void write_junit(FILE *f, const struct vrun *v, size_t failed, size_t warnings,
-                        double secs)
+                        size_t errors, double secs)
 {
 	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	           "<testsuites name=\"ccreg verify\" tests=\"%zu\" failures=\"%zu\" "
-	           "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n"
+	           "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n"
 	           "  <testsuite name=\"ccreg verify\" tests=\"%zu\" failures=\"%zu\" "
-	           "errors=\"0\" skipped=\"%zu\" time=\"%.3f\">\n",
-	        v->n, failed, warnings, secs, v->n, failed, warnings, secs);
+	           "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
+	        v->n, failed, errors, warnings, secs, v->n, failed, errors, warnings, secs);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct row *r = &v->rows[i];
 		const struct reg_verify_target *t = &v->targets[i];
@@ -264,15 +267,16 @@ static void write_junit(FILE *f, const struct vrun *v, size_t failed, size_t war
 		fputc(':', f);
 		xml_put(f, r->ver->tag);
 		fputs("\">\n", f);
-		if (strcmp(st, "failed") == 0) {
-			fprintf(f, "      <failure type=\"%s\" message=\"",
-			        t->status == REG_VERIFY_ERROR ? "registry" : "verify");
+		if (strcmp(st, "failed") == 0 || strcmp(st, "error") == 0) {
+			const char *el = st[0] == 'e' ? "error" : "failure";
+			fprintf(f, "      <%s type=\"%s\" message=\"", el,
+			        st[0] == 'e' ? "registry" : "verify");
 			xml_put(f, t->reason);
 			fputs("\">", f);
 			xml_put(f, r->reference);
 			fputs(": ", f);
 			xml_put(f, t->reason);
-			fputs("</failure>\n", f);
+			fprintf(f, "</%s>\n", el);
 		} else if (strcmp(st, "warning") == 0) {
 			fputs("      <skipped message=\"untested: ", f);
 			xml_put(f, t->reason);
@@ -294,14 +298,14 @@ static void write_junit(FILE *f, const struct vrun *v, size_t failed, size_t war
 
 /* Replace path with the report, atomically (oci/file.h). */
 static int junit_file(const char *path, const struct vrun *v, size_t failed, size_t warnings,
-                      double secs, oci_error *err)
+                      size_t errors, double secs, oci_error *err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
 	if (!f)
 		abort();
-	write_junit(f, v, failed, warnings, secs);
+	write_junit(f, v, failed, warnings, errors, secs);
 	if (fclose(f) != 0)
 		abort(); /* only allocation can fail in a memory stream */
 	return oci_file_replace(path, text, len, 0644, err);
@@ -377,31 +381,29 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 		const char *st = status_of(&v.rows[i], t);
 		ok += st[0] == 'o';
 		warnings += st[0] == 'w';
-		errors += t->status == REG_VERIFY_ERROR;
-		if (st[0] != 'f')
+		errors += st[0] == 'e';
+		failed += st[0] == 'f';
+		if (st[0] != 'f' && st[0] != 'e')
 			continue;
-		failed++;
-		/* the worst counted failure decides: refused > unreachable > found wrong */
+		/* the worst outcome decides: refused > could not tell (any
+		 * version: it was not checked) > a counted one found wrong */
 		if (t->code == OCI_E_AUTH || (t->code == OCI_E_REGISTRY && code != OCI_E_AUTH) ||
 		    !code)
 			code = t->code;
 	}
-	/* Nothing could be reached at all: that is the registry's failure even
-	 * when only warnings were at stake. */
-	if (v.n && errors == v.n && !code)
-		code = v.targets[0].code;
 
 	if (ctx->g.json)
-		cli_print_json(results_json(&v, failed, warnings));
+		cli_print_json(results_json(&v, failed, warnings, errors));
 	else
 		print_table(&v);
 	double secs = (double)(t1 - t0) / 1e3;
-	if (junit && junit_file(junit, &v, failed, warnings, secs, &err) < 0) {
+	if (junit && junit_file(junit, &v, failed, warnings, errors, secs, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
-	cli_info(ctx, "verify: %zu checked on %s: %zu ok, %zu failed, %zu warning%s (%.2f s)",
-	         v.n, ctx->g.registry, ok, failed, warnings, warnings == 1 ? "" : "s", secs);
+	cli_info(ctx, "verify: %zu checked on %s: %zu ok, %zu failed, %zu warning%s, %zu error%s (%.2f s)",
+	         v.n, ctx->g.registry, ok, failed, warnings, warnings == 1 ? "" : "s", errors,
+	         errors == 1 ? "" : "s", secs);
 	if (code && code != OCI_E_CHECK) {
 		for (size_t i = 0; i < v.n; i++)
 			if (v.targets[i].status == REG_VERIFY_ERROR) {

@@ -20,9 +20,8 @@ char *oci_auditcache_dir(void)
 	return NULL;
 }
 
-/* DIR/KIND/<algorithm>/<hex>SUFFIX; NULL without a cache or a valid digest. */
-static char *entry_path(const char *dir, const char *kind, const char *digest,
-                        const char *suffix)
+char *oci_cache_entry_path(const char *dir, const char *kind, const char *digest,
+                           const char *suffix)
 {
 	const char *hex = oci_digest_hex(digest);
 	if (!dir || !hex || oci_digest_validate(digest, NULL) < 0)
@@ -31,10 +30,7 @@ static char *entry_path(const char *dir, const char *kind, const char *digest,
 	                     suffix);
 }
 
-/* Every entry is written here, replaced atomically so that readers see a
- * whole entry or none.  Failures are dropped: a missing entry only costs a
- * re-read. */
-static void store(const char *path, const void *data, size_t len)
+void oci_cache_store(const char *path, const void *data, size_t len)
 {
 	_cleanup_free_ char *dir = oci_xstrdup(path);
 	*strrchr(dir, '/') = 0;
@@ -45,7 +41,7 @@ static void store(const char *path, const void *data, size_t len)
 bool oci_auditcache_get_layer(const char *dir, const char *digest, struct oci_layer_stats *st,
                               char diff_id[OCI_DIGEST_MAX])
 {
-	_cleanup_free_ char *path = entry_path(dir, "layers", digest, ".json");
+	_cleanup_free_ char *path = oci_cache_entry_path(dir, "layers", digest, ".json");
 	if (!path)
 		return false;
 	_cleanup_json_ json_t *j = json_load_file(path, 0, NULL);
@@ -64,20 +60,20 @@ bool oci_auditcache_get_layer(const char *dir, const char *digest, struct oci_la
 void oci_auditcache_put_layer(const char *dir, const char *digest,
                               const struct oci_layer_stats *st, const char *diff_id)
 {
-	_cleanup_free_ char *path = entry_path(dir, "layers", digest, ".json");
+	_cleanup_free_ char *path = oci_cache_entry_path(dir, "layers", digest, ".json");
 	if (!path)
 		return;
 	_cleanup_json_ json_t *j = json_pack("{s:i, s:s, s:s}", "version", CACHE_VERSION,
 	                                     "digest", digest, "diffId", diff_id);
 	oci_stats_to_json(st, j);
 	_cleanup_free_ char *text = json_dumps(j, JSON_SORT_KEYS);
-	store(path, text, strlen(text));
+	oci_cache_store(path, text, strlen(text));
 }
 
 bool oci_auditcache_get_config(const char *dir, const char *digest, size_t max,
                                struct oci_buf *out)
 {
-	_cleanup_free_ char *path = entry_path(dir, "configs", digest, "");
+	_cleanup_free_ char *path = oci_cache_entry_path(dir, "configs", digest, "");
 	_cleanup_fclose_ FILE *f = path ? fopen(path, "rb") : NULL;
 	char chunk[65536];
 	size_t n;
@@ -93,7 +89,7 @@ bool oci_auditcache_get_config(const char *dir, const char *digest, size_t max,
 void oci_auditcache_put_config(const char *dir, const char *digest, const void *data,
                                size_t len)
 {
-	_cleanup_free_ char *path = entry_path(dir, "configs", digest, "");
+	_cleanup_free_ char *path = oci_cache_entry_path(dir, "configs", digest, "");
 	if (path)
-		store(path, data, len);
+		oci_cache_store(path, data, len);
 }

@@ -29,6 +29,15 @@
  * neither is set.  The caller frees it. */
 char *oci_auditcache_dir(void);
 
+/* The caches under DIR share these.  DIR/KIND/<algorithm>/<hex>SUFFIX;
+ * NULL without a cache or a valid digest.  The caller frees it. */
+char *oci_cache_entry_path(const char *dir, const char *kind, const char *digest,
+                           const char *suffix);
+/* Write an entry (its directory made as needed), replaced atomically so
+ * that readers see a whole entry or none.  Failures are dropped: a missing
+ * entry only costs a re-read. */
+void oci_cache_store(const char *path, const void *data, size_t len);
+
 /* A layer's counts and diff_id: true and both filled on a hit; on a miss
  * false and both untouched. */
 bool oci_auditcache_get_layer(const char *dir, const char *digest, struct oci_layer_stats *st,

@@ -36,6 +36,12 @@ static void report(const struct run *r, struct reg_audit_progress p)
 		r->o->progress(&p, r->o->ud);
 }
 
+const char *reg_audit_status_name(enum reg_audit_status s)
+{
+	static const char *const names[] = { "ok", "missing", "error" };
+	return (size_t)s < ARRAY_SIZE(names) ? names[s] : "?";
+}
+
 const char *reg_audit_source_name(enum reg_audit_source s)
 {
 	static const char *const names[] = { "stream", "cache", "estimate" };
@@ -161,10 +167,30 @@ out:
 	return rc;
 }
 
+/* The target is not audited: no platforms, its status and why. */
+static void fail_target(struct reg_audit_target *t, enum reg_audit_status st, int code,
+                        const char *reason)
+{
+	reg_audit_target_release(t);
+	t->status = st;
+	t->code = code ? code : OCI_E_REGISTRY;
+	t->reason = oci_xstrdup(reason);
+}
+
+/* A target that does not resolve is reported, and the run goes on.  A 404
+ * may be the tag or a piece of the image: a HEAD tells them apart. */
 static int resolve_job(size_t i, void *ud, oci_error *err)
 {
 	struct run *r = ud;
-	return resolve_target(r, &r->t[i], err);
+	struct reg_audit_target *t = &r->t[i];
+	oci_error e = { 0 }, he = { 0 };
+	(void)err;
+	if (resolve_target(r, t, &e) == 0)
+		return 0;
+	bool missing = e.http_status == 404 &&
+	               reg_manifest_head(t->repo, t->tag, NULL, NULL, NULL, &he) == 0;
+	fail_target(t, missing ? REG_AUDIT_MISSING : REG_AUDIT_ERROR, e.code, e.msg);
+	return 0;
 }
 
 /* --- layers ------------------------------------------------------------------ */
@@ -227,7 +253,14 @@ static int layer_job(size_t i, void *ud, oci_error *err)
 	}
 	if (r->o->fast && estimate_layer(r, L))
 		return 0;
-	return stream_layer(r, L, err);
+	/* a layer that cannot be read fails its targets (summarize), not the run */
+	oci_error e = { 0 };
+	(void)err;
+	if (stream_layer(r, L, &e) < 0) {
+		L->code = e.code ? e.code : OCI_E_REGISTRY;
+		L->error = oci_xstrdup(e.msg);
+	}
+	return 0;
 }
 
 /* One entry per digest across every platform of every target.  The table
@@ -265,29 +298,33 @@ static void unique_layers(struct run *r)
 	}
 }
 
-/* Sums and the diff_id check. */
-static int summarize(struct run *r, oci_error *err)
+/* Sums and the diff_id check; the first problem fails the target. */
+static void summarize_target(struct reg_audit_target *t)
 {
-	for (size_t ti = 0; ti < r->n_t; ti++) {
-		const struct reg_audit_target *t = &r->t[ti];
-		for (size_t pi = 0; pi < t->n_plats; pi++) {
-			struct reg_audit_platform *p = &t->plats[pi];
-			for (size_t li = 0; li < p->m.n_layers; li++) {
-				const struct reg_audit_layer *L = p->layers[li];
-				oci_stats_add(&p->sum, &L->st);
-				if (L->source == REG_AUDIT_ESTIMATE) {
-					p->estimate = true;
-					continue;
-				}
-				if (strcmp(L->diff_id, p->cfg.diff_ids[li]) != 0)
-					return oci_err(err, OCI_E_REGISTRY,
-					               "%s (%s): layer %zu %s: diff_id mismatch: the uncompressed layer hashes to %s, the config says %s",
-					               t->reference, p->platform, li + 1, L->digest, L->diff_id,
-					               p->cfg.diff_ids[li]);
+	for (size_t pi = 0; pi < t->n_plats; pi++) {
+		struct reg_audit_platform *p = &t->plats[pi];
+		for (size_t li = 0; li < p->m.n_layers; li++) {
+			const struct reg_audit_layer *L = p->layers[li];
+			_cleanup_free_ char *why = NULL;
+			if (L->error) {
+				why = oci_xasprintf("%s (%s): %s", t->reference, p->platform, L->error);
+				fail_target(t, REG_AUDIT_ERROR, L->code, why);
+				return;
+			}
+			oci_stats_add(&p->sum, &L->st);
+			if (L->source == REG_AUDIT_ESTIMATE) {
+				p->estimate = true;
+				continue;
+			}
+			if (strcmp(L->diff_id, p->cfg.diff_ids[li]) != 0) {
+				why = oci_xasprintf("%s (%s): layer %zu %s: diff_id mismatch: the uncompressed layer hashes to %s, the config says %s",
+				                    t->reference, p->platform, li + 1, L->digest,
+				                    L->diff_id, p->cfg.diff_ids[li]);
+				fail_target(t, REG_AUDIT_ERROR, OCI_E_REGISTRY, why);
+				return;
 			}
 		}
 	}
-	return 0;
 }
 
 int reg_audit(struct reg_audit_target *t, size_t n, const struct reg_audit_options *o,
@@ -310,8 +347,8 @@ int reg_audit(struct reg_audit_target *t, size_t n, const struct reg_audit_optio
 		out->from_cache += out->layers[i].source == REG_AUDIT_CACHE;
 	report(&r, (struct reg_audit_progress){ .event = REG_AUDIT_LAYERS_DONE,
 	                                        .from_cache = out->from_cache });
-	if (summarize(&r, err) < 0)
-		return -1;
+	for (size_t i = 0; i < n; i++)
+		summarize_target(&t[i]);
 	out->seconds = now() - t0;
 	return 0;
 }
@@ -323,6 +360,8 @@ void reg_audit_target_release(struct reg_audit_target *t)
 	free(t->plats);
 	t->plats = NULL;
 	t->n_plats = 0;
+	free(t->reason);
+	t->reason = NULL;
 }
 
 void reg_audit_release(struct reg_audit *a)
@@ -330,6 +369,7 @@ void reg_audit_release(struct reg_audit *a)
 	for (size_t i = 0; i < a->n_layers; i++) {
 		free(a->layers[i].digest);
 		free(a->layers[i].media_type);
+		free(a->layers[i].error);
 	}
 	free(a->layers);
 	memset(a, 0, sizeof *a);

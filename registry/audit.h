@@ -15,6 +15,14 @@
  * without, every image platform of an index (attestations skipped), or the
  * one image.  `only` narrows both.
  *
+ * A run keeps going past a target it cannot audit: each target ends with a
+ * status, OK, MISSING (its tag or digest is not in the repository: a
+ * catalog version not built yet) or ERROR (it could not be read, or a
+ * layer contradicts it: a digest or diff_id mismatch), with the reason
+ * naming the reference and the code for the exit status (OCI_E_REGISTRY,
+ * OCI_E_AUTH).  A target that is not OK has no platforms; a layer that
+ * cannot be read fails the targets that use it and no other.
+ *
  * Progress goes to a callback, called from worker threads (the caller
  * serializes its output); the library prints nothing.
  *
@@ -36,6 +44,9 @@
 #include "oci/platform.h"
 #include "registry/client.h"
 
+enum reg_audit_status { REG_AUDIT_OK, REG_AUDIT_MISSING, REG_AUDIT_ERROR };
+const char *reg_audit_status_name(enum reg_audit_status s); /* "ok", "missing", "error" */
+
 /* Where a layer's figures came from. */
 enum reg_audit_source { REG_AUDIT_STREAM, REG_AUDIT_CACHE, REG_AUDIT_ESTIMATE };
 const char *reg_audit_source_name(enum reg_audit_source s); /* "stream", "cache", "estimate" */
@@ -47,6 +58,8 @@ struct reg_audit_layer {
 	struct oci_layer_stats st;
 	char diff_id[OCI_DIGEST_MAX]; /* "" for an estimate */
 	enum reg_audit_source source;
+	char *error;                  /* why it could not be read, or NULL */
+	int code;                     /* then its oci_error code */
 };
 
 struct reg_audit_platform {
@@ -67,6 +80,9 @@ struct reg_audit_target {
 	const struct oci_platform *want; /* platforms it must hold, or NULL */
 	size_t n_want;
 	/* out */
+	enum reg_audit_status status;
+	int code;     /* OCI_E_REGISTRY or OCI_E_AUTH when not OK */
+	char *reason; /* NULL when OK */
 	struct reg_audit_platform *plats;
 	size_t n_plats;
 };
@@ -103,6 +119,8 @@ struct reg_audit {
 	double seconds;                 /* the whole run */
 };
 
+/* 0 when every target has its status (some may not be OK); -1 with err
+ * only when the run itself could not go on. */
 int reg_audit(struct reg_audit_target *t, size_t n, const struct reg_audit_options *o,
               struct reg_audit *out, oci_error *err);
 void reg_audit_target_release(struct reg_audit_target *t);

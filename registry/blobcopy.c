@@ -177,6 +177,24 @@ static int upload_memory(const void *data, struct reg_repo *dst, const struct oc
 
 /* --- the order of attempts ----------------------------------------------------------- */
 
+/* A mount from where the blob was seen before (registry/client.h's known
+ * locations), the most recent first.  The notes are hints: a mount that
+ * does not take, or fails, is forgotten and the next one tried; after the
+ * last the bytes move as if nothing had been known. */
+static bool mount_known(struct reg_repo *dst, const char *digest, const char *tried)
+{
+	_cleanup_strv_ char **from = reg_blob_locations(dst, digest);
+	for (size_t i = 0; from && from[i] && i < REG_MOUNT_TRIES; i++) {
+		if (tried && strcmp(from[i], tried) == 0)
+			continue;
+		oci_error e = { 0 };
+		if (reg_blob_mount(dst, digest, from[i], &e) == 1)
+			return true;
+		reg_blob_location_stale(dst, digest, from[i]);
+	}
+	return false;
+}
+
 static int place(struct reg_repo *dst, const struct oci_descriptor *d,
                  const struct reg_blob_source *src, const char *mount_from, struct counter *c,
                  oci_error *err)
@@ -196,6 +214,8 @@ static int place(struct reg_repo *dst, const struct oci_descriptor *d,
 			if (r != 0)
 				return r < 0 ? -1 : REG_BLOB_MOUNTED;
 		}
+		if (mount_known(dst, d->digest, mount_from))
+			return REG_BLOB_MOUNTED;
 	}
 	if (src->repo)
 		r = copy_from_repo(src->repo, dst, d, c, err);

@@ -6,7 +6,11 @@
  *      cross-repository mount (one round trip: it answers 201 whether or
  *      not dst had the blob, so no HEAD first);
  *   2. otherwise HEAD on dst (there already: done), then, with mount_from
- *      (a repository path on dst's registry), a mount from there;
+ *      (a repository path on dst's registry), a mount from there; then
+ *      mounts from the repositories of dst's registry where the blob was
+ *      seen or pushed before (the known locations of client.h, at most
+ *      REG_MOUNT_TRIES of them): one that does not take is forgotten,
+ *      silently;
  *   3. no mount took (or 202): the bytes move.  From a repository the GET is
  *      piped straight into the upload through a kernel pipe (no temporary
  *      file, memory bounded by the pipe) and a failed copy is retried whole,
@@ -24,6 +28,9 @@
 #include "oci/layout.h"
 #include "oci/manifest.h"
 #include "registry/client.h"
+
+/* Known locations tried per blob before its bytes move. */
+#define REG_MOUNT_TRIES 3
 
 /* How a blob got into place: the outcome of every blob step. */
 enum reg_blob_how { REG_BLOB_EXISTED = 1, REG_BLOB_MOUNTED, REG_BLOB_TRANSFERRED };

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "oci/bloblocs.h"
 #include "oci/cleanup.h"
 #include "oci/manifest.h"
 #include "oci/mediatype.h"
@@ -45,15 +46,16 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 		c->insecure_hosts[i] = oci_xstrdup(o->insecure_hosts[i]);
 	c->ca_file = oci_xstrdup(o->ca_file);
 	c->auth_file = oci_xstrdup(o->auth_file);
+	c->cache_dir = oci_xstrdup(o->cache_dir);
 	c->o.insecure_hosts = NULL;
 	c->o.ca_file = c->ca_file;
 	c->o.auth_file = c->auth_file;
+	c->o.cache_dir = c->cache_dir;
 	if (c->ca_file && access(c->ca_file, R_OK) != 0) {
 		oci_err(err, OCI_E_USAGE, "%s: cannot read the CA file", c->ca_file);
 		reg_client_free(c);
 		return NULL;
 	}
-	c->o.cache_dir = NULL; /* the cache keeps its own copy */
 	c->mcache = oci_mcache_new(o->cache_dir, o->cache_max_bytes ? o->cache_max_bytes
 	                                                            : oci_mcache_max_bytes());
 	pthread_mutex_init(&c->lock, NULL);
@@ -75,6 +77,7 @@ void reg_client_free(struct reg_client *c)
 	free(c->ca_file);
 	free(c->auth_file);
 	oci_mcache_free(c->mcache);
+	free(c->cache_dir);
 	free(c);
 }
 
@@ -511,6 +514,24 @@ int reg_manifest_delete(struct reg_repo *r, const char *digest, oci_error *err)
 
 /* --- blobs ------------------------------------------------------------------------ */
 
+/* The blob is in r now (known blob locations). */
+static void seen(struct reg_repo *r, const char *digest)
+{
+	oci_bloblocs_put(r->c->cache_dir, digest, r->host, r->path);
+}
+
+char **reg_blob_locations(struct reg_repo *r, const char *digest)
+{
+	if (r->c->o.no_cache)
+		return NULL;
+	return oci_bloblocs_get(r->c->cache_dir, digest, r->host, r->path);
+}
+
+void reg_blob_location_stale(struct reg_repo *r, const char *digest, const char *path)
+{
+	oci_bloblocs_forget(r->c->cache_dir, digest, r->host, path);
+}
+
 int reg_blob_head(struct reg_repo *r, const char *digest, int64_t *size, oci_error *err)
 {
 	_cleanup_free_ char *url = api_path(r, "blobs", digest);
@@ -532,6 +553,8 @@ int reg_blob_head(struct reg_repo *r, const char *digest, int64_t *size, oci_err
 			*size = resp.content_length;
 		rc = 1;
 	}
+	if (rc == 1)
+		seen(r, digest);
 	reg_response_release(&resp);
 	return rc;
 }
@@ -681,6 +704,7 @@ int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
 		        (long long)b.got, (long long)expected_size);
 		goto out;
 	}
+	seen(r, digest);
 	rc = 0;
 out:
 	oci_hasher_free(b.h);
@@ -846,6 +870,8 @@ static int upload_finish(struct reg_repo *r, const char *location, const char *d
 		rc = oci_err_wrap(err, "%s: uploading %s", r->name, digest);
 	else if (resp.status != 201 && resp.status != 204)
 		rc = reg_http_error(r, digest, &resp, err);
+	else
+		seen(r, digest);
 	if (rc < 0 && err)
 		err->http_status = (int)resp.status;
 	reg_response_release(&resp);
@@ -960,9 +986,11 @@ int reg_blob_mount(struct reg_repo *r, const char *digest, const char *from_path
 	int rc;
 	if (upload_start(r, q, &resp, err) < 0)
 		rc = -1;
-	else if (resp.status == 201)
+	else if (resp.status == 201) {
+		reg_log(r->c, "%s: %s mounted from %s", r->name, digest, from_path);
+		seen(r, digest);
 		rc = 1;
-	else if (resp.status == 202) {
+	} else if (resp.status == 202) {
 		/* the registry opened an upload instead: cancel it, the caller uploads */
 		if (resp.location) {
 			_cleanup_free_ char *loc = reg_resolve_url(r, resp.location);

@@ -66,10 +66,13 @@ struct reg_options {
 	long request_timeout_s;  /* whole request for API calls (not blob bodies); 0: 120 s */
 	int max_retries;         /* 0: 4 */
 	long retry_base_ms;      /* first backoff; 0: 500 ms (capped at 8 s) */
-	const char *cache_dir;   /* manifests and configs by digest (oci/mcache.h);
-	                          * NULL: no cache */
+	const char *cache_dir;   /* $XDG_CACHE_HOME/ccreg: manifests and configs by
+	                          * digest (oci/mcache.h), known blob locations
+	                          * (oci/bloblocs.h); NULL: no cache */
 	int64_t cache_max_bytes; /* 0: oci_mcache_max_bytes() */
-	bool no_cache;           /* read nothing from the cache (GETs still refresh it) */
+	bool no_cache;           /* read nothing from the caches (results still
+	                          * refresh them; blob locations are recorded but
+	                          * not consulted) */
 };
 
 /* What a registry host said about its pull quota (Docker Hub). */
@@ -202,6 +205,20 @@ int reg_blob_upload_stream(struct reg_repo *r, reg_source_fn src, void *ud,
  * 0 not mounted (202: the caller uploads instead), -1 error. */
 int reg_blob_mount(struct reg_repo *r, const char *digest, const char *from_path,
                    oci_error *err);
+
+/* --- known blob locations ----------------------------------------------- */
+
+/* Every blob the calls above read and verify, find (HEAD), upload or mount
+ * is noted as being in that repository (oci/bloblocs.h, under the options'
+ * cache_dir).  These read the notes back. */
+
+/* Other repositories of r's registry where digest was seen, most recent
+ * first: NULL-terminated (free with oci_strvfreep), or NULL when none is
+ * known (or no cache, or no_cache). */
+char **reg_blob_locations(struct reg_repo *r, const char *digest);
+/* A mount of digest from repository path of r's registry did not take:
+ * the note was stale; drop it. */
+void reg_blob_location_stale(struct reg_repo *r, const char *digest, const char *path);
 
 /* --- tags ---------------------------------------------------------------- */
 

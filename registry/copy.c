@@ -7,6 +7,9 @@
 #include "registry/copy.h"
 #include "registry/parallel.h"
 
+/* Known locations asked for in a copy's token scope, at most. */
+#define REG_MOUNT_SCOPES 8
+
 /* --- blobs into a registry --------------------------------------------------------- */
 
 struct blobs_run {
@@ -23,10 +26,29 @@ static int blob_job(size_t i, void *ud, oci_error *err)
 	return b->how < 0 ? -1 : 0;
 }
 
+/* The blobs' known locations (registry/client.h) on dst's registry, asked
+ * for in dst's token scope before the first request, so that one token
+ * covers the mounts from there. */
+static void scope_known(struct reg_repo *dst, const struct reg_copy_blob *b, size_t n)
+{
+	_cleanup_json_ json_t *added = json_object();
+	for (size_t i = 0; i < n && json_object_size(added) < REG_MOUNT_SCOPES; i++) {
+		if (b[i].src.repo && reg_repo_same_registry(b[i].src.repo, dst))
+			continue; /* mounted from its source */
+		_cleanup_strv_ char **from = reg_blob_locations(dst, b[i].d->digest);
+		for (size_t k = 0; from && from[k] && k < REG_MOUNT_TRIES; k++)
+			if (!json_object_get(added, from[k])) {
+				reg_repo_add_pull_scope(dst, from[k]);
+				json_object_set_new(added, from[k], json_true());
+			}
+	}
+}
+
 int reg_copy_blobs(struct reg_repo *dst, struct reg_copy_blob *blobs, size_t n,
                    const struct reg_copy_opts *o, oci_error *err)
 {
 	struct blobs_run R = { dst, blobs, o };
+	scope_known(dst, blobs, n);
 	return reg_parallel(n, o->jobs, blob_job, &R, err);
 }
 

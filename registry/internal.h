@@ -58,7 +58,7 @@ struct reg_client {
 	/* client.c: the options, with owned copies of their strings */
 	struct reg_options o;
 	char **insecure_hosts;
-	char *ca_file, *auth_file;
+	char *ca_file, *auth_file, *cache_dir;
 	/* short critical sections of every floor: the pool and host list
 	 * (transport), the tokens and per-host auth state (auth), and
 	 * reg_repo.scopes */

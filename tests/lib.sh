@@ -38,8 +38,8 @@ export SRCDIR BUILDDIR CCREG
 
 TEST_TMP=$(mktemp -d "${TMPDIR:-/tmp}/ccreg-test.XXXXXX")
 export TEST_TMP
-# ccreg's caches (manifests, configs, audit results): one per test, never the
-# home directory's
+# ccreg's caches (manifests, configs, audit results, known blob locations):
+# one per test, never the home directory's
 export XDG_CACHE_HOME=$TEST_TMP/cache
 
 _tap_n=0

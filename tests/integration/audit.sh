@@ -222,6 +222,26 @@ check_exit 2 "unknown catalog tag -> 2" cc audit julia:9.9
 check_exit 2 "no argument -> 2" cc audit
 check_exit 3 "missing image -> 3" cc audit "$A/nope/nothing:1"
 
+# ---------------------------------------------------------------- catalog-wide runs keep going
+# right after `catalog add-version`: julia's newest version is not built yet
+cp "$CAT" "$TEST_TMP/added.json"
+check "add a version that is not built" "$CCREG" -C "$TEST_TMP/added.json" catalog add-version julia 1.11.0
+ca() { "$CCREG" -C "$TEST_TMP/added.json" --registry "$A" "$@"; }
+check_exit 3 "audit --all with an unbuilt version -> 3" ca --json audit --all
+is "$(jq -c '[.images[] | [.image, .tag, .status]]' <<<"$OUT")" \
+	'[["julia","1.11.0","missing"],["sagemath","10.3","ok"],["python","3.11","ok"],["zstd","1.0","ok"],["cuda","12.6","ok"]]' \
+	"  every other image audited after it (--json: status per image)"
+like "$(jq -r '.images[0].reason' <<<"$OUT")" 'ccreg-test/julia:1\.11\.0' "  the reason names the missing reference"
+is "$(jq -c '.images[0].platforms' <<<"$OUT")" '[]' "  and no figures"
+is "$(jq -c '[.images[] | select(.image == "sagemath") | .platforms[].tarBytes]' <<<"$OUT")" \
+	"$(jq -c '[.images[] | select(.image == "sagemath") | .platforms[].tarBytes]' <<<"$all")" \
+	"  the others' figures as before"
+like "$ERR" 'ccreg: .*ccreg-test/julia:1\.11\.0' "  stderr names it"
+check_exit 3 "table: the same" ca audit --all
+like "$OUT" $'\njulia:1\\.11\\.0 +- .* +missing\n  [^\n]*julia:1\\.11\\.0' "  a missing row with its reason"
+like "$OUT" $'\nzstd:1\\.0 +linux/amd64 ' "  and the rows after it"
+check_exit 3 "--check: not read beats under-provisioned -> 3" ca audit --check --all
+
 # ---------------------------------------------------------------- --fast
 log_clear reg
 check "--fast --no-cache on the fixtures" cc --json audit --fast --no-cache --all
@@ -267,6 +287,10 @@ printf '\x00\x00\x00\x00' | dd of="$data" bs=1 seek=$((size / 2)) conv=notrunc s
 check_exit 3 "altered layer bytes -> 3" "$CCREG" audit --no-cache "$A/fix/python:3.11"
 diag "$ERR"
 like "$ERR" 'digest mismatch' "  says digest mismatch"
+check_exit 3 "a layer that cannot be read fails its target only -> 3" \
+	"$CCREG" --json audit --no-cache "$A/fix/python:3.11" "$A/ccreg-test/julia:1.10.1"
+is "$(jq -c '[.images[] | .status]' <<<"$OUT")" '["error","ok"]' "  python error, julia audited"
+like "$(jq -r '.images[0].reason' <<<"$OUT")" 'fix/python:3\.11 .*digest mismatch' "  the reason says why"
 check_exit 0 "the cache still answers for the verified layer" "$CCREG" audit "$A/fix/python:3.11"
 
 done_testing

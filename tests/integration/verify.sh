@@ -208,4 +208,31 @@ check_exit 1 "verify edit: the new tag does not exist yet, and 1.2 is now tested
 like "$OUT" $'\nedit +1.3 +no +- +warning +tag not found' "the new tag is a warning"
 is "$(ls -A "$TEST_TMP" | grep -c '\.tmp\.')" 0 "no temporary file left"
 
+# ---------------------------------------------------------------- a version that cannot be read
+# an index of its own whose stored bytes are then altered (valid JSON, wrong
+# digest): the registry serves it, the check cannot tell
+check "assemble t/corrupt:base (the children)" "$CCREG" -q assemble --to "$A/t/corrupt:base" "${both[@]}"
+unique=$(jq -c '.annotations = {"ccreg.test": "aaaa"}' <<<"$index")
+code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -H "Content-Type: $mt" \
+	--data-binary "$unique" "$api/t/corrupt/manifests/1.0")
+is "$code" 201 "PUT an index of its own as t/corrupt:1.0"
+hex=$(printf '%s' "$unique" | sha256sum | cut -d' ' -f1)
+sed -i 's/"aaaa"/"bbbb"/' "$reg_DIR/docker/registry/v2/blobs/sha256/${hex:0:2}/$hex/data"
+cat >"$TEST_TMP/err.json" <<'JSON'
+{
+  "corrupt": { "package": "t/corrupt", "versions": [ { "tag": "1.0" } ] },
+  "good": { "package": "t/good", "versions": [ { "tag": "1.0", "tested": true }, { "tag": "2.0" } ] }
+}
+JSON
+check_exit 3 "an untested version that cannot be read -> 3" \
+	"$CCREG" -C "$TEST_TMP/err.json" --registry "$A" --json verify --junit "$TEST_TMP/err.xml"
+is "$(jq -c '[.results[] | [.image, .tag, .status]]' <<<"$OUT")" \
+	'[["corrupt","1.0","error"],["good","1.0","ok"],["good","2.0","warning"]]' \
+	"  status error, and the rest checked"
+like "$(jq -r '.results[0].reason' <<<"$OUT")" 'digest' "  the reason says why"
+is "$(jq -c '[.failed, .warnings, .errors]' <<<"$OUT")" '[0,1,1]' "  --json counts errors"
+like "$(cat "$TEST_TMP/err.xml")" 'errors="1".*<error type="registry"' "  JUnit: an error"
+check_exit 3 "table: the same" "$CCREG" -C "$TEST_TMP/err.json" --registry "$A" verify
+like "$OUT" $'\ncorrupt +1\\.0 +no +- +error +' "  an error row"
+
 done_testing
