@@ -109,9 +109,19 @@ static int from_catalog(struct cli_ctx *ctx, const char *arg, const char *arch_l
 			goto out;
 		}
 	} else if (!cat_image_multiarch(img)) {
-		oci_err(err, OCI_E_USAGE,
-		        "%s is built for %s only: nothing to assemble (it is pushed directly as %s:%s)",
-		        img->key, img->n_arches ? img->arches[0] : "one arch", img->package, tag);
+		const struct cat_image *other = cat_package_shared(cat, img);
+		const char *one = img->n_arches ? img->arches[0] : "one arch";
+		/* never advise a push that would replace another image's tag */
+		if (other)
+			oci_err(err, OCI_E_USAGE,
+			        "%s is built for %s only: nothing to assemble (its package %s is also %s's: "
+			        "a push to %s:%s would replace %s's image; give %s its own package)",
+			        img->key, one, img->package, other->key, img->package, tag, other->key,
+			        img->key);
+		else
+			oci_err(err, OCI_E_USAGE,
+			        "%s is built for %s only: nothing to assemble (it is pushed directly as %s:%s)",
+			        img->key, one, img->package, tag);
 		goto out;
 	}
 	/* assemble names the arches it knows */
