@@ -122,7 +122,8 @@ static struct reg_repo *repo_for(struct cli_ctx *ctx, struct vrun *v, const stru
 }
 
 /* A multi-arch target that holds what it must can still be stale: its
- * children are not the per-arch images built since (a warning). */
+ * children are not the per-arch images built since (a warning).  The index
+ * verify read serves; only the per-arch tags are asked for (HEAD). */
 static void find_stale(struct cli_ctx *ctx, struct vrun *v)
 {
 	struct cli_release r = { 0 };
@@ -130,10 +131,13 @@ static void find_stale(struct cli_ctx *ctx, struct vrun *v)
 
 	for (size_t i = 0; i < v->n; i++) {
 		const struct row *rw = &v->rows[i];
-		if (v->targets[i].status != REG_VERIFY_OK || rw->ct.single_arch)
+		const struct reg_verify_target *t = &v->targets[i];
+		if (t->status != REG_VERIFY_OK || rw->ct.single_arch || !t->has_index)
 			continue;
 		row_of[r.n] = i;
 		cli_release_add(ctx, &r, rw->img, rw->ver, NULL);
+		r.rows[r.n - 1].known_target = t->digest;
+		r.rows[r.n - 1].known_index = &t->index;
 	}
 	if (r.n) {
 		cli_release_run(ctx, &r, false, false);

@@ -119,6 +119,8 @@ int cli_release_run(struct cli_ctx *ctx, struct cli_release *r, bool ping, bool 
 		t->want = row->ct.want;
 		t->single_arch = row->ct.single_arch;
 		t->tested = row->ver->tested;
+		t->known_target = row->known_target;
+		t->known_index = row->known_index;
 	}
 	if (disk && !r->cache_dir)
 		r->cache_dir = oci_auditcache_dir();

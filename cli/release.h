@@ -23,6 +23,8 @@ struct cli_release_row {
 	struct cat_target ct;
 	struct reg_repo **repos;   /* per arch, borrowed from the run */
 	char **tags;               /* per arch: the version's tag */
+	const char *known_target;  /* the target as the caller read it (verify), */
+	const struct oci_index *known_index; /* so it is not read again; or NULL */
 };
 
 struct cli_release {

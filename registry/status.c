@@ -54,6 +54,14 @@ static int head(struct reg_repo *r, const char *reference, char **digest, char *
 	return rc;
 }
 
+/* The child of ix for want (NULL when it holds none). */
+static char *select_child(const struct oci_index *ix, const struct oci_platform *want)
+{
+	oci_error ignore = { 0 };
+	int k = oci_index_select(ix, want, &ignore);
+	return k < 0 ? NULL : oci_xstrdup(ix->manifests[k].digest);
+}
+
 /* An index read by digest: its child for want (*child NULL when it holds
  * none). */
 static int child_for(struct reg_repo *r, const char *digest, const struct oci_platform *want,
@@ -61,7 +69,6 @@ static int child_for(struct reg_repo *r, const char *digest, const struct oci_pl
 {
 	struct reg_manifest m = { 0 };
 	struct oci_index ix = { 0 };
-	oci_error ignore = { 0 };
 	int rc = -1;
 
 	if (reg_manifest_get(r, digest, &m, e) < 0)
@@ -70,8 +77,7 @@ static int child_for(struct reg_repo *r, const char *digest, const struct oci_pl
 		oci_err_wrap(e, "%s@%s", reg_repo_name(r), digest);
 		goto out;
 	}
-	int k = oci_index_select(&ix, want, &ignore);
-	*child = k < 0 ? NULL : oci_xstrdup(ix.manifests[k].digest);
+	*child = select_child(&ix, want);
 	rc = 0;
 out:
 	oci_index_release(&ix);
@@ -162,9 +168,12 @@ static int one(struct reg_status_target *t, const char *cache_dir)
 
 	t->sources = oci_xcalloc(t->n + 1, sizeof *t->sources);
 	t->held = oci_xcalloc(t->n + 1, sizeof *t->held);
-	rc = head(t->target_repo, t->tag, &t->target, &tmt, &e);
-	if (rc < 0)
+	if (t->known_index) {
+		t->target = oci_xstrdup(t->known_target);
+		tmt = oci_xstrdup(OCI_MT_OCI_INDEX); /* only "an index" matters below */
+	} else if (head(t->target_repo, t->tag, &t->target, &tmt, &e) < 0) {
 		return set_error(t, &e);
+	}
 
 	if (t->single_arch) {
 		t->state = !t->target ? REG_STATUS_MISSING
@@ -205,7 +214,9 @@ static int one(struct reg_status_target *t, const char *cache_dir)
 			stale = true; /* a single image where the index belongs */
 		} else {
 			for (size_t i = 0; i < t->n; i++) {
-				if (child_for(t->target_repo, t->target, &t->want[i], &t->held[i], &e) < 0)
+				if (t->known_index)
+					t->held[i] = select_child(t->known_index, &t->want[i]);
+				else if (child_for(t->target_repo, t->target, &t->want[i], &t->held[i], &e) < 0)
 					return set_error(t, &e);
 				complete &= t->held[i] != NULL;
 				if (t->sources[i] && (!t->held[i] || strcmp(t->sources[i], t->held[i]) != 0))

@@ -61,6 +61,8 @@ struct reg_status_target {
 	const char *const *source_tags;    /* per arch tag in its repo */
 	const struct oci_platform *want;   /* per arch */
 	bool single_arch, tested;
+	const char *known_target;          /* the target's digest and index when the caller */
+	const struct oci_index *known_index; /* read them already (verify), else NULL */
 	/* out */
 	enum reg_status_state state;
 	int code;                 /* 0, or the ERROR's OCI_E_* */
