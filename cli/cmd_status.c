@@ -121,6 +121,9 @@ static json_t *status_json(struct cli_ctx *ctx, const struct cat_catalog *cat,
 				json_array_append_new(versions, version_json(r, i));
 		}
 		json_object_set_new(o, "singleArch", json_boolean(!cat_image_multiarch(img)));
+		const struct cat_image *other = cat_package_shared(cat, img);
+		if (other) /* its target may be the other image's: see catalog lint */
+			json_object_set_new(o, "sharesPackageWith", json_string(other->key));
 		json_object_set_new(o, "versions", versions);
 		if (json_array_size(skipped))
 			json_object_set_new(o, "skipped", skipped);
@@ -128,7 +131,6 @@ static json_t *status_json(struct cli_ctx *ctx, const struct cat_catalog *cat,
 			json_decref(skipped);
 		json_array_append_new(images, o);
 	}
-	(void)cat;
 	json_t *doc = json_pack("{s:o}", "images", images);
 	status_json_ratelimit(ctx, doc);
 	return doc;
@@ -142,8 +144,8 @@ static void short_digest(const char *d, char *out, size_t n)
 		snprintf(out, n, "%.19s", d); /* sha256: and 12 hex digits */
 }
 
-static void print_table(const struct cat_image *const *imgs, size_t n_imgs,
-                        const struct cli_release *r)
+static void print_table(const struct cat_catalog *cat, const struct cat_image *const *imgs,
+                        size_t n_imgs, const struct cli_release *r)
 {
 	int wi = 5, wt = 3;
 	for (size_t i = 0; i < r->n; i++) {
@@ -160,6 +162,10 @@ static void print_table(const struct cat_image *const *imgs, size_t n_imgs,
 			printf("%-*s  %s\n", wi, img->key, kind_of(img));
 			continue;
 		}
+		const struct cat_image *other = cat_package_shared(cat, img);
+		if (other)
+			printf("%-*s  warning: shares package %s with %s (see ccreg catalog lint)\n", wi,
+			       img->key, img->package, other->key);
 		for (size_t i = 0; i < r->n; i++) {
 			const struct cli_release_row *row = &r->rows[i];
 			const struct reg_status_target *t = &r->t[i];
@@ -227,7 +233,7 @@ int cmd_status(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->g.json)
 		cli_print_json(status_json(ctx, cat, imgs, n_imgs, &r));
 	else
-		print_table(imgs, n_imgs, &r);
+		print_table(cat, imgs, n_imgs, &r);
 
 	size_t counts[REG_STATUS_ERROR + 1] = { 0 };
 	bool wrong = false;

@@ -80,6 +80,10 @@ if [ -r "$ref" ]; then
 		"$CCREG" -C "$ref" assemble anaconda-gpu
 	like "$ERR" "package sagemathinc/anaconda is also anaconda's" "the refusal names the shared package"
 	isnt "$(grep -c 'pushed directly' <<<"$ERR")" 1 "no advice to push over anaconda's tag"
+	closed_port
+	check_exit 3 "reference: status of anaconda-gpu, registry unreachable" \
+		"$CCREG" -C "$ref" --registry "127.0.0.1:$CLOSED_PORT" --json status anaconda-gpu
+	is "$(jq -r '.images[0].sharesPackageWith' <<<"$OUT")" anaconda "status: says the package is shared"
 	check "reference: catalog list" "$CCREG" -C "$ref" catalog list
 	like "$OUT" $'\ncocalc-docker +sagemathinc/cocalc-docker +x86_64,arm64 +- +no versions, disabled' \
 		"an entry without versions, disabled"
