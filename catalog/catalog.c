@@ -678,3 +678,36 @@ int cat_lint(const struct cat_catalog *cat, char ***out)
 	*out = p.v;
 	return (int)p.n;
 }
+
+const struct cat_image *cat_package_shared(const struct cat_catalog *cat,
+                                           const struct cat_image *img)
+{
+	for (size_t i = 0; img->is_image && i < cat->n_images; i++) {
+		const struct cat_image *o = &cat->images[i];
+		if (o != img && o->is_image && strcmp(o->package, img->package) == 0)
+			return o;
+	}
+	return NULL;
+}
+
+int cat_lint_warnings(const struct cat_catalog *cat, char ***out)
+{
+	struct problems p = { 0 };
+
+	for (size_t i = 0; i < cat->n_images; i++) {
+		const struct cat_image *img = &cat->images[i];
+		const struct cat_image *o = cat_package_shared(cat, img);
+		/* reported once, on the later entry */
+		if (!o || o > img)
+			continue;
+		problem(&p, cat, field_line(cat, img, "package"), img->key,
+		        "warning: shares package \"%s\" with %s (line %d): a push of %s to %s:<tag> "
+		        "replaces %s's image of that tag",
+		        img->package, o->key, o->line, cat_image_multiarch(img) ? "its index" : "it",
+		        img->package, o->key);
+	}
+	if (!p.v)
+		p.v = oci_xcalloc(1, sizeof *p.v);
+	*out = p.v;
+	return (int)p.n;
+}

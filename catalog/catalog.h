@@ -165,6 +165,15 @@ int cat_vercmp(const char *a, const char *b);
  * array the caller frees (each string and the array; _cleanup_strv_). */
 int cat_lint(const struct cat_catalog *cat, char ***out);
 
+/* Advice that is not a problem, in the same form ("FILE:LINE: IMAGE:
+ * warning: …"): two container images sharing one package, where pushing
+ * one as <package>:<tag> would replace the other's image of that tag.
+ * Returns how many; *out as cat_lint's. */
+int cat_lint_warnings(const struct cat_catalog *cat, char ***out);
+/* The first other container image with img's package, or NULL. */
+const struct cat_image *cat_package_shared(const struct cat_catalog *cat,
+                                           const struct cat_image *img);
+
 /* Append {tag, label, version, "tested": false} to key's versions, in the
  * style (one-line or multi-line, field order, spacing) of its last version.
  * label and version may be NULL.  Refuses a duplicate or invalid tag. */

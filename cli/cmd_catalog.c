@@ -57,7 +57,8 @@ static const struct cli_cmd_spec sub_mark_tested = {
 
 static const struct cli_cmd_spec sub_lint = {
 	.name = "lint",
-	.summary = "problems in the catalog file itself, one per line; exits 1 when there are any",
+	.summary = "problems in the catalog file itself, one per line; exits 1 when there are any "
+	           "(warnings, such as two images sharing one package, do not count)",
 	.synopsis = (const char *const[]){ "lint", NULL },
 };
 
@@ -161,18 +162,23 @@ static int do_list(struct cli_ctx *ctx, struct cat_catalog *cat)
 
 static int do_lint(struct cli_ctx *ctx, struct cat_catalog *cat)
 {
-	_cleanup_strv_ char **probs = NULL;
+	_cleanup_strv_ char **probs = NULL, **warns = NULL;
 	int n = cat_lint(cat, &probs);
+	int nw = cat_lint_warnings(cat, &warns);
 
 	if (ctx->g.json) {
-		json_t *a = json_array();
+		json_t *a = json_array(), *w = json_array();
 		for (int i = 0; i < n; i++)
 			json_array_append_new(a, json_string(probs[i]));
-		cli_print_json(json_pack("{s:s, s:o, s:i}", "catalog", cat->path,
-		                         "problems", a, "count", n));
+		for (int i = 0; i < nw; i++)
+			json_array_append_new(w, json_string(warns[i]));
+		cli_print_json(json_pack("{s:s, s:o, s:i, s:o}", "catalog", cat->path,
+		                         "problems", a, "count", n, "warnings", w));
 	} else {
 		for (int i = 0; i < n; i++)
 			printf("%s\n", probs[i]);
+		for (int i = 0; i < nw; i++)
+			printf("%s\n", warns[i]);
 	}
 	if (n)
 		cli_info(ctx, "%s: %d problem%s", cat->path, n, n == 1 ? "" : "s");

@@ -14,6 +14,7 @@
 #include "oci/util.h"
 #include "registry/client.h"
 #include "registry/verify.h"
+#include "cli/release.h"
 
 static const struct cli_arg verify_args[] = {
 	{ "IMAGE", "only this image's versions" },
@@ -60,6 +61,7 @@ struct row {
 	struct cat_target ct;
 	const char *reference; /* ct's */
 	size_t target; /* into vrun.targets */
+	char *stale;   /* the index does not hold the current per-arch images: why */
 };
 
 struct vrun {
@@ -75,8 +77,10 @@ struct vrun {
 
 static void vrun_release(struct vrun *v)
 {
-	for (size_t i = 0; i < v->n; i++)
+	for (size_t i = 0; i < v->n; i++) {
 		cat_target_release(&v->rows[i].ct);
+		free(v->rows[i].stale);
+	}
 	for (size_t i = 0; v->targets && i < v->n; i++)
 		reg_verify_target_release(&v->targets[i]);
 	for (size_t i = 0; i < v->n_repos; i++) {
@@ -118,6 +122,33 @@ static struct reg_repo *repo_for(struct cli_ctx *ctx, struct vrun *v, const stru
 	return v->repos[v->n_repos++].repo;
 }
 
+/* A multi-arch target that holds what it must can still be stale: its
+ * children are not the per-arch images built since (a warning).  The index
+ * verify read serves; only the per-arch tags are asked for (HEAD). */
+static void find_stale(struct cli_ctx *ctx, struct vrun *v)
+{
+	struct cli_release r = { 0 };
+	size_t *row_of = oci_xcalloc(v->n + 1, sizeof *row_of);
+
+	for (size_t i = 0; i < v->n; i++) {
+		const struct row *rw = &v->rows[i];
+		const struct reg_verify_target *t = &v->targets[i];
+		if (t->status != REG_VERIFY_OK || rw->ct.single_arch || !t->has_index)
+			continue;
+		row_of[r.n] = i;
+		cli_release_add(ctx, &r, rw->img, rw->ver, NULL);
+		r.rows[r.n - 1].known_target = t->digest;
+		r.rows[r.n - 1].known_index = &t->index;
+	}
+	if (r.n) {
+		cli_release_run(ctx, &r, false, false);
+		for (size_t k = 0; k < r.n; k++)
+			v->rows[row_of[k]].stale = cli_release_stale_reason(&r, k);
+	}
+	cli_release_free(&r);
+	free(row_of);
+}
+
 /* Resolve every row to its target and required platforms, then check them
  * all in one batch. */
 static int vrun_exec(struct cli_ctx *ctx, struct vrun *v, bool deep, oci_error *err)
@@ -144,6 +175,7 @@ static int vrun_exec(struct cli_ctx *ctx, struct vrun *v, bool deep, oci_error *
 	if (v->n_repos && reg_ping(v->repos[0].repo, err) < 0)
 		return -1;
 	reg_verify(v->targets, v->n, deep, ctx->g.jobs);
+	find_stale(ctx, v);
 	return 0;
 }
 
@@ -152,10 +184,15 @@ static int vrun_exec(struct cli_ctx *ctx, struct vrun *v, bool deep, oci_error *
 static const char *status_of(const struct row *r, const struct reg_verify_target *t)
 {
 	if (t->status == REG_VERIFY_OK)
-		return "ok";
+		return r->stale ? "warning" : "ok";
 	if (t->status == REG_VERIFY_ERROR)
 		return "error"; /* could not tell, tested or not */
 	return r->counted ? "failed" : "warning";
+}
+
+static const char *reason_of(const struct row *r, const struct reg_verify_target *t)
+{
+	return t->reason ? t->reason : r->stale ? r->stale : "";
 }
 
 static char *join_platforms(const struct reg_verify_target *t)
@@ -195,8 +232,7 @@ static void print_table(const struct vrun *v)
 		const struct row *r = &v->rows[i];
 		const struct reg_verify_target *t = &v->targets[i];
 		printf("%-*s  %-*s  %-6s  %-*s  %-7s  %s\n", wi, r->img->key, wt, r->ver->tag,
-		       r->ver->tested ? "yes" : "no", wp, plats[i], status_of(r, t),
-		       t->reason ? t->reason : "");
+		       r->ver->tested ? "yes" : "no", wp, plats[i], status_of(r, t), reason_of(r, t));
 		free(plats[i]);
 	}
 	free(plats);
@@ -215,7 +251,7 @@ static json_t *results_json(const struct vrun *v, size_t failed, size_t warnings
 		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s, s:o, s:s, s:s, s:s?, s:b}",
 			"image", r->img->key, "tag", r->ver->tag, "tested", r->ver->tested,
 			"reference", r->reference, "platforms", p, "status", status_of(r, t),
-			"reason", t->reason ? t->reason : "", "digest", t->digest,
+			"reason", reason_of(r, t), "digest", t->digest,
 			"counted", r->counted));
 	}
 	json_t *j = json_pack("{s:o, s:I, s:I, s:I}", "results", a, "failed", (json_int_t)failed,
@@ -278,8 +314,9 @@ static void write_junit(FILE *f, const struct vrun *v, size_t failed, size_t war
 			xml_put(f, t->reason);
 			fprintf(f, "</%s>\n", el);
 		} else if (strcmp(st, "warning") == 0) {
-			fputs("      <skipped message=\"untested: ", f);
-			xml_put(f, t->reason);
+			fputs(t->reason ? "      <skipped message=\"untested: "
+			                : "      <skipped message=\"stale: ", f);
+			xml_put(f, reason_of(r, t));
 			fputs("\"/>\n", f);
 		}
 		fputs("      <system-out>", f);

@@ -20,6 +20,7 @@ CLI_DECLARE(tags);
 CLI_DECLARE(blob);
 CLI_DECLARE(audit);
 CLI_DECLARE(verify);
+CLI_DECLARE(status);
 CLI_DECLARE(catalog);
 CLI_DECLARE(login);
 CLI_DECLARE(logout);

@@ -44,6 +44,7 @@ const struct cli_command cli_commands[] = {
 	{ "blob", cmd_blob, &cmd_blob_spec },
 	{ "audit", cmd_audit, &cmd_audit_spec },
 	{ "verify", cmd_verify, &cmd_verify_spec },
+	{ "status", cmd_status, &cmd_status_spec },
 	{ "catalog", cmd_catalog, &cmd_catalog_spec },
 	{ "login", cmd_login, &cmd_login_spec },
 	{ "logout", cmd_logout, &cmd_logout_spec },

@@ -445,6 +445,12 @@ size_t reg_verify(struct reg_verify_target *t, size_t n, bool deep, int jobs)
 		for (size_t c = 0; st->children && c < st->ix.n_manifests; c++)
 			oci_manifest_release(&st->children[c].m);
 		free(st->children);
+		if (st->kind == OCI_DOC_INDEX && t[i].digest) {
+			/* handed out: a caller asking more of the index reads it again for nothing */
+			t[i].index = st->ix;
+			t[i].has_index = true;
+			memset(&st->ix, 0, sizeof st->ix);
+		}
 		oci_index_release(&st->ix);
 		oci_manifest_release(&st->m);
 		reg_manifest_release(&st->top);
@@ -476,6 +482,8 @@ void reg_verify_target_release(struct reg_verify_target *t)
 	for (size_t i = 0; i < t->n_platforms; i++)
 		free(t->platforms[i]);
 	free(t->platforms);
+	oci_index_release(&t->index);
+	t->has_index = false;
 	t->reason = t->digest = NULL;
 	t->platforms = NULL;
 	t->n_platforms = 0;

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "oci/manifest.h"
 #include "oci/platform.h"
 #include "registry/client.h"
 
@@ -50,6 +51,8 @@ struct reg_verify_target {
 	char *digest;      /* of what the tag points to, when it exists */
 	char **platforms;  /* found, NULL-terminated ("linux/arm64/v8"); attestations left out */
 	size_t n_platforms;
+	struct oci_index index; /* the tag's index as read, when it is one (has_index) */
+	bool has_index;
 };
 
 /* Check every target; returns how many are not OK. */

@@ -371,6 +371,8 @@ static void test_lint(void)
 
 	ok(cat_load(SMALL, &cat, &err) == 0, "small loads");
 	is_int(cat_lint(cat, &none), 0, "small catalog is clean");
+	_cleanup_strv_ char **nowarn = NULL;
+	is_int(cat_lint_warnings(cat, &nowarn), 0, "small catalog: no warnings");
 	ok(none && !none[0], "empty list is NULL-terminated");
 	cat_free(cat);
 }
@@ -436,6 +438,13 @@ static void test_reference(void)
 		printf("#   %s\n", probs[i]);
 	/* Checked by hand against the lint rules: none applies. */
 	is_int(n, 0, "reference catalog: no lint problems");
+	_cleanup_strv_ char **warns = NULL;
+	is_int(cat_lint_warnings(cat, &warns), 1, "reference catalog: one lint warning");
+	ok(warns && warns[0] && strstr(warns[0], ": anaconda-gpu: warning: shares package "
+	   "\"sagemathinc/anaconda\" with anaconda"), "the warning: anaconda-gpu shares anaconda's package");
+	ok(cat_package_shared(cat, cat_image_find(cat, "anaconda-gpu")) == cat_image_find(cat, "anaconda"),
+	   "cat_package_shared names the other image");
+	ok(!cat_package_shared(cat, julia), "julia's package is its own");
 	cat_free(cat);
 }
 

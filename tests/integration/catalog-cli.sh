@@ -72,6 +72,18 @@ if [ -r "$ref" ]; then
 	is "$(wc -l <<<"$got")" 25 "reference: 25 entries with versions"
 	is "$got" "$want" "reference: catalog tag and version match get-tag.js / get-version.js for each"
 	check "reference catalog lints clean" "$CCREG" -C "$ref" catalog lint
+	like "$OUT" "cocalc-images\.json:[0-9]+: anaconda-gpu: warning: shares package \"sagemathinc/anaconda\" with anaconda" \
+		"lint warns that anaconda-gpu shares anaconda's package (exit 0: a warning)"
+	check "reference: lint --json lists the warning" "$CCREG" -C "$ref" --json catalog lint
+	is "$(jq -r '.count, (.warnings | length)' <<<"$OUT" | tr '\n' ' ')" "0 1 " "json: no problems, one warning"
+	check_exit 2 "reference: assemble of the single-arch anaconda-gpu is refused" \
+		"$CCREG" -C "$ref" assemble anaconda-gpu
+	like "$ERR" "package sagemathinc/anaconda is also anaconda's" "the refusal names the shared package"
+	isnt "$(grep -c 'pushed directly' <<<"$ERR")" 1 "no advice to push over anaconda's tag"
+	closed_port
+	check_exit 3 "reference: status of anaconda-gpu, registry unreachable" \
+		"$CCREG" -C "$ref" --registry "127.0.0.1:$CLOSED_PORT" --json status anaconda-gpu
+	is "$(jq -r '.images[0].sharesPackageWith' <<<"$OUT")" anaconda "status: says the package is shared"
 	check "reference: catalog list" "$CCREG" -C "$ref" catalog list
 	like "$OUT" $'\ncocalc-docker +sagemathinc/cocalc-docker +x86_64,arm64 +- +no versions, disabled' \
 		"an entry without versions, disabled"

@@ -164,13 +164,16 @@ check_exit 2 "unknown image: exit 2" "${cc[@]}" verify nope
 check_exit 2 "npm package: exit 2" "${cc[@]}" verify npm
 check_exit 2 "unknown option: exit 2" "${cc[@]}" verify --bogus
 
-# Requests: one GET of the tag, one HEAD per child, nothing else (without the
-# manifest cache, which would HEAD the tag and GET nothing: hub.sh counts that).
+# Requests: one GET of the tag, one HEAD per child, nothing else in the
+# target repository (without the manifest cache, which would HEAD the tag and
+# GET nothing: hub.sh counts that); the stale check adds one HEAD per per-arch tag.
 log_clear reg
 check "verify good:1.0" "${cc[@]}" --no-cache verify good:1.0
 is "$(count_requests "$reg_LOG" GET '/v2/t/good/manifests/1\.0')" 1 "one GET of the tag"
 is "$(count_requests "$reg_LOG" HEAD '/v2/t/good/manifests/sha256:[0-9a-f]+')" 2 "one HEAD per child"
-is "$(count_requests "$reg_LOG" 'GET|HEAD|PUT|POST|PATCH|DELETE' '/v2/t/.*')" 3 "no other repository request"
+is "$(count_requests "$reg_LOG" 'GET|HEAD|PUT|POST|PATCH|DELETE' '/v2/t/good/.*')" 3 "no other target repository request"
+is "$(count_requests "$reg_LOG" HEAD '/v2/t/good-(x86_64|arm64)/manifests/1\.0')" 2 "stale check: one HEAD per per-arch tag"
+is "$(count_requests "$reg_LOG" 'GET|HEAD|PUT|POST|PATCH|DELETE' '/v2/t/.*')" 5 "no other repository request"
 
 closed_port
 port=$CLOSED_PORT
