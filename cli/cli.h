@@ -49,8 +49,12 @@ struct cli_command {
 };
 extern const struct cli_command cli_commands[];
 extern const size_t cli_n_commands;
-/* The global options (before or after COMMAND) and the environment. */
+/* The global options (before or after COMMAND). */
 extern const struct cli_cmd_spec cli_global_spec;
+/* The environment variables ccreg reads, and its exit codes, for help and
+ * the man page. */
+extern const struct cli_arg cli_environment[];
+extern const struct cli_arg cli_exit_codes[];
 
 /* The registry client, created on first use from the global options. */
 struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err);

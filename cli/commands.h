@@ -24,5 +24,10 @@ CLI_DECLARE(status);
 CLI_DECLARE(catalog);
 CLI_DECLARE(login);
 CLI_DECLARE(logout);
+/* hidden: generators of the man page and shell completion (cli/man.c,
+ * cli/complete.c), not listed by `ccreg help` */
+CLI_DECLARE(man);
+CLI_DECLARE(complete);
+CLI_DECLARE(completion);
 
 #endif

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/version.h"
 #include "config.h"
 #include "oci/auditcache.h"
 #include "oci/cleanup.h"
@@ -53,11 +54,21 @@ const struct cli_command cli_commands[] = {
 };
 const size_t cli_n_commands = ARRAY_SIZE(cli_commands);
 
+/* Run by the build and the completion script; not listed by help. */
+static const struct cli_command hidden_commands[] = {
+	{ "__man", cmd_man, &cmd_man_spec },
+	{ "__complete", cmd_complete, &cmd_complete_spec },
+	{ "__completion", cmd_completion, &cmd_completion_spec },
+};
+
 static const struct cli_command *find_command(const char *name)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(cli_commands); i++)
 		if (strcmp(cli_commands[i].name, name) == 0)
 			return &cli_commands[i];
+	for (size_t i = 0; i < ARRAY_SIZE(hidden_commands); i++)
+		if (strcmp(hidden_commands[i].name, name) == 0)
+			return &hidden_commands[i];
 	return NULL;
 }
 
@@ -94,20 +105,44 @@ const struct cli_cmd_spec cli_global_spec = {
 	.synopsis = (const char *const[]){ "[GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]", NULL },
 	.description = "A daemonless container-registry tool.\n",
 	.opts = global_opts,
-	.epilog =
-		"Environment (timeouts and retries; unset or 0: the default):\n"
-		"  CCREG_TIMEOUT_CONNECT_MS      connect timeout in ms (10000)\n"
-		"  CCREG_TIMEOUT_LOW_SPEED       abort a transfer slower than 1 KB/s for this many s (30)\n"
-		"  CCREG_TIMEOUT                 whole-request limit for API calls, s (120; blob bodies: none)\n"
-		"  CCREG_MAX_RETRIES             retries after connection errors, 429, 502-504 (4)\n"
-		"  CCREG_RETRY_BASE_MS           first retry backoff in ms, doubling, capped at 8 s (500)\n"
-		"  CCREG_CACHE_MAX_MB            bound of the manifest and config cache, MiB (64)\n",
+};
+
+const struct cli_arg cli_environment[] = {
+	{ "CCREG_CATALOG", "catalog file when -C is not given (else ./images.json)" },
+	{ "CCREG_REGISTRY", "registry of catalog packages when --registry is not given (else docker.io)" },
+	{ "CCREG_INSECURE_REGISTRIES", "comma-separated hosts allowed plain HTTP, as --insecure-registry" },
+	{ "REGISTRY_AUTH_FILE", "the credentials file when --auth-file is not given; else "
+	  "$XDG_RUNTIME_DIR/containers/auth.json, $DOCKER_CONFIG/config.json, ~/.docker/config.json" },
+	{ "XDG_CACHE_HOME", "caches live in $XDG_CACHE_HOME/ccreg (default ~/.cache/ccreg)" },
+	{ "SSL_CERT_FILE, SSL_CERT_DIR", "trusted CA certificates instead of the system's" },
+	{ "CCREG_TIMEOUT_CONNECT_MS", "connect timeout in ms (10000; unset or 0: the default)" },
+	{ "CCREG_TIMEOUT_LOW_SPEED", "abort a transfer slower than 1 KB/s for this many s (30)" },
+	{ "CCREG_TIMEOUT", "whole-request limit for API calls, s (120; blob bodies: none)" },
+	{ "CCREG_MAX_RETRIES", "retries after connection errors, 429, 502-504 (4)" },
+	{ "CCREG_RETRY_BASE_MS", "first retry backoff in ms, doubling, capped at 8 s (500)" },
+	{ "CCREG_CACHE_MAX_MB", "bound of the manifest and config cache, MiB (64)" },
+	{ 0 },
+};
+
+/* The contract's exit codes (../shared/design/cli.md), oci/error.h's values. */
+const struct cli_arg cli_exit_codes[] = {
+	{ "0", "done; for checks: everything holds" },
+	{ "1", "a check ran and found problems (verify, audit --check, catalog lint, "
+	       "catalog mark-tested)" },
+	{ "2", "usage: bad arguments, invalid reference, unknown catalog image or tag, "
+	       "malformed catalog, an input path that does not exist" },
+	{ "3", "failure talking to a registry: unreachable, not found, server error after "
+	       "retries, digest mismatch" },
+	{ "4", "authentication or authorization refused" },
+	{ "5", "a local file could not be written or read after the arguments were accepted: "
+	       "disk full, I/O error, permission denied, output closed" },
+	{ 0 },
 };
 
 static void print_globals(FILE *f)
 {
 	cli_opt_list_fprint(f, "Global options (before or after COMMAND):", cli_global_spec.opts);
-	fprintf(f, "\n%s", cli_global_spec.epilog);
+	cli_opt_args_fprint(f, "Environment:", cli_environment);
 }
 
 static void print_overview(FILE *f)
@@ -117,7 +152,8 @@ static void print_overview(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(cli_commands); i++)
 		fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].spec->summary);
 	print_globals(f);
-	fprintf(f, "\nRun 'ccreg help COMMAND' for a command's options.\n");
+	cli_opt_args_fprint(f, "Exit status:", cli_exit_codes);
+	fprintf(f, "\nRun 'ccreg help COMMAND' for a command's options, 'man ccreg' for more.\n");
 }
 
 int cli_help(const char *cmd)
@@ -274,7 +310,11 @@ static int cmd_version(struct cli_ctx *ctx, int argc, char **argv)
 	int rc = cli_no_options(&cmd_version_spec, &argc, &argv);
 	if (rc)
 		return rc;
-	printf("ccreg %s\n", CCREG_VERSION);
+	/* git describe when built from a git checkout (cli/version.h.in) */
+	if (strcmp(CCREG_GIT_DESCRIBE, CCREG_VERSION) != 0)
+		printf("ccreg %s (git %s)\n", CCREG_VERSION, CCREG_GIT_DESCRIBE);
+	else
+		printf("ccreg %s\n", CCREG_VERSION);
 	if (ctx->g.verbose)
 		printf("%s\n", reg_versions());
 	return 0;

@@ -289,6 +289,15 @@ void cli_opt_list_fprint(FILE *f, const char *heading, const struct cli_opt *opt
 	print_items(f, heading, &l);
 }
 
+void cli_opt_args_fprint(FILE *f, const char *heading, const struct cli_arg *args)
+{
+	struct items l = { .n = 0 };
+	for (const struct cli_arg *a = args; a && a->name; a++)
+		if (a->help)
+			add_item(&l, 0, a->help, "  %s", a->name);
+	print_items(f, heading, &l);
+}
+
 void cli_opt_usage_fprint(FILE *f, const struct cli_cmd_spec *spec)
 {
 	const char *const *syn = spec->synopsis;
@@ -305,11 +314,7 @@ void cli_opt_usage_fprint(FILE *f, const struct cli_cmd_spec *spec)
 		         (*s)->synopsis && (*s)->synopsis[0] ? (*s)->synopsis[0] : (*s)->name);
 	print_items(f, "Subcommands:", &l);
 
-	l.n = 0;
-	for (const struct cli_arg *a = spec->args; a && a->name; a++)
-		if (a->help)
-			add_item(&l, 0, a->help, "  %s", a->name);
-	print_items(f, "Arguments:", &l);
+	cli_opt_args_fprint(f, "Arguments:", spec->args);
 
 	/* the command's options, then its subcommands' (the parser takes them
 	 * all), each once */

@@ -98,6 +98,9 @@ int cli_opt_extract(const struct cli_opt *opts, int *argc, char **argv,
  * description, then aligned lists of subcommands, arguments and options,
  * then the epilog. */
 void cli_opt_usage_fprint(FILE *f, const struct cli_cmd_spec *spec);
+/* One aligned, wrapped list of names and their help (arguments, the
+ * environment, exit codes) under heading; entries without help skipped. */
+void cli_opt_args_fprint(FILE *f, const char *heading, const struct cli_arg *args);
 /* One aligned, wrapped option list under heading (no heading when NULL). */
 void cli_opt_list_fprint(FILE *f, const char *heading, const struct cli_opt *opts);
 
