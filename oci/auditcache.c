@@ -35,7 +35,7 @@ void oci_cache_store(const char *path, const void *data, size_t len)
 	_cleanup_free_ char *dir = oci_xstrdup(path);
 	*strrchr(dir, '/') = 0;
 	if (oci_mkdir_p(dir, 0755) == 0)
-		(void)oci_file_replace(path, data, len, 0644, NULL);
+		(void)oci_file_replace_cache(path, data, len, NULL);
 }
 
 bool oci_auditcache_get_layer(const char *dir, const char *digest, struct oci_layer_stats *st,

@@ -186,7 +186,7 @@ int oci_file_commit(struct oci_file_writer *w, oci_error *err)
 		return oci_err(err, OCI_E_IO, "no file is being written");
 	int fd = w->fd;
 	w->fd = -1;
-	if (fsync(fd) < 0) {
+	if (!w->no_sync && fsync(fd) < 0) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -196,7 +196,8 @@ int oci_file_commit(struct oci_file_writer *w, oci_error *err)
 		goto fail;
 	free(w->tmp);
 	w->tmp = NULL;
-	sync_dir(w->path);
+	if (!w->no_sync)
+		sync_dir(w->path);
 	release(w);
 	return 0;
 fail:
@@ -205,15 +206,27 @@ fail:
 	return -1;
 }
 
-int oci_file_replace(const char *path, const void *data, size_t len, mode_t mode,
-                     oci_error *err)
+static int replace(const char *path, const void *data, size_t len, mode_t mode, bool sync,
+                   oci_error *err)
 {
 	struct oci_file_writer w;
 	if (oci_file_begin(&w, path, mode, err) < 0)
 		return -1;
+	w.no_sync = !sync;
 	if (oci_file_write(&w, data, len, err) < 0) {
 		oci_file_abort(&w);
 		return -1;
 	}
 	return oci_file_commit(&w, err);
+}
+
+int oci_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+                     oci_error *err)
+{
+	return replace(path, data, len, mode, true, err);
+}
+
+int oci_file_replace_cache(const char *path, const void *data, size_t len, oci_error *err)
+{
+	return replace(path, data, len, 0644, false, err);
 }

@@ -26,6 +26,7 @@
 #ifndef CCREG_OCI_FILE_H
 #define CCREG_OCI_FILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,6 +44,9 @@ struct oci_file_writer {
 	char *tmp;       /* the temporary name; NULL when no write is under way */
 	int64_t n;       /* bytes written through oci_file_write */
 	int64_t flushed; /* of those, handed to writeback already */
+	bool no_sync;    /* set after begin for cache entries: commit renames
+	                  * without fsync (atomic, not durable: a crash may lose
+	                  * the entry, which caches check on read anyway) */
 };
 
 /* Create the temporary file for `path` with permission bits `mode` (exactly,
@@ -63,6 +67,8 @@ static inline void oci_file_abortp(struct oci_file_writer *w) { oci_file_abort(w
 /* Replace path by data[0..len) in one step (begin, write, commit). */
 int oci_file_replace(const char *path, const void *data, size_t len, mode_t mode,
                      oci_error *err);
+/* The same for a cache entry (mode 0644, no fsync; see no_sync). */
+int oci_file_replace_cache(const char *path, const void *data, size_t len, oci_error *err);
 
 /* Read a whole small file into out (appended; NUL-terminated past len):
  * 0, or -1 with errno (EFBIG when it holds more than max bytes). */

@@ -196,7 +196,7 @@ int oci_mcache_put(struct oci_mcache *mc, const char *kind, const char *digest,
 	*strrchr(dir, '/') = 0;
 	if (oci_mkdir_p(dir, 0755) < 0)
 		return oci_err(err, OCI_E_IO, "%s: %s", dir, strerror(errno));
-	if (oci_file_replace(path, data ? data : "", len, 0644, err) < 0)
+	if (oci_file_replace_cache(path, data ? data : "", len, err) < 0)
 		return -1;
 	pthread_mutex_lock(&mc->lock);
 	account(mc, (int64_t)len);
