@@ -94,7 +94,9 @@ const struct cli_cmd_spec cli_global_spec = {
 		"  CCREG_TIMEOUT_LOW_SPEED       abort a transfer slower than 1 KB/s for this many s (30)\n"
 		"  CCREG_TIMEOUT                 whole-request limit for API calls, s (120; blob bodies: none)\n"
 		"  CCREG_MAX_RETRIES             retries after connection errors, 429, 502-504 (4)\n"
-		"  CCREG_RETRY_BASE_MS           first retry backoff in ms, doubling, capped at 8 s (500)\n",
+		"  CCREG_RETRY_BASE_MS           first retry backoff in ms, doubling, capped at 8 s (500)\n"
+		"  CCREG_RANGE_MIN               blobs from this size (bytes) download as parallel ranges (32 MiB)\n"
+		"  CCREG_RANGE_CHUNK             bytes per range; in flight: at most --jobs of them (8 MiB)\n",
 };
 
 static void print_globals(FILE *f)
@@ -185,6 +187,9 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 		.request_timeout_s = env_num("CCREG_TIMEOUT"),
 		.max_retries = (int)env_num("CCREG_MAX_RETRIES"),
 		.retry_base_ms = env_num("CCREG_RETRY_BASE_MS"),
+		.jobs = ctx->g.jobs,
+		.range_min = env_num("CCREG_RANGE_MIN"),
+		.range_chunk = env_num("CCREG_RANGE_CHUNK"),
 	};
 	ctx->client = reg_client_new(&o, err);
 	return ctx->client;

@@ -67,6 +67,8 @@ struct reg_client {
 	const struct reg_auth_hook *auth_hook; /* installed by reg_auth_init */
 	/* auth.c (reg_auth_init / reg_auth_release) */
 	struct reg_auth_state *auth;
+	/* rangeget.c: blob GETs under way (and extra range connections), under lock */
+	int blob_busy;
 };
 
 /* client.c creates and frees it; the other floors read it. */
