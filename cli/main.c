@@ -121,6 +121,8 @@ const struct cli_arg cli_environment[] = {
 	{ "CCREG_MAX_RETRIES", "retries after connection errors, 429, 502-504 (4)" },
 	{ "CCREG_RETRY_BASE_MS", "first retry backoff in ms, doubling, capped at 8 s (500)" },
 	{ "CCREG_CACHE_MAX_MB", "bound of the manifest and config cache, MiB (64)" },
+	{ "CCREG_RANGE_MIN", "blobs from this size (bytes) download as parallel ranges (32 MiB)" },
+	{ "CCREG_RANGE_CHUNK", "bytes per range; in flight: at most --jobs of them (8 MiB)" },
 	{ 0 },
 };
 
@@ -231,6 +233,9 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 		.retry_base_ms = env_num("CCREG_RETRY_BASE_MS"),
 		.cache_dir = cache_dir,
 		.no_cache = ctx->g.no_cache,
+		.jobs = ctx->g.jobs,
+		.range_min = env_num("CCREG_RANGE_MIN"),
+		.range_chunk = env_num("CCREG_RANGE_CHUNK"),
 	};
 	ctx->client = reg_client_new(&o, err);
 	return ctx->client;

@@ -155,6 +155,14 @@ int oci_file_write(struct oci_file_writer *w, const void *p, size_t n, oci_error
 	return 0;
 }
 
+int oci_file_rewind(struct oci_file_writer *w, oci_error *err)
+{
+	if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
+		return oci_err(err, OCI_E_IO, "%s: %s", w->name, strerror(errno));
+	w->n = w->flushed = 0;
+	return 0;
+}
+
 /* Make a rename in path's directory durable.  The new content is in place
  * already, so a directory that cannot be synced is not reported. */
 static void sync_dir(const char *path)

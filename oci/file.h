@@ -56,6 +56,9 @@ struct oci_file_writer {
 int oci_file_begin(struct oci_file_writer *w, const char *path, mode_t mode, oci_error *err);
 /* Append n bytes.  On failure the writer stays open: abort it. */
 int oci_file_write(struct oci_file_writer *w, const void *p, size_t n, oci_error *err);
+/* Start the content over: the temporary file emptied (a download that
+ * restarts from zero). */
+int oci_file_rewind(struct oci_file_writer *w, oci_error *err);
 /* fsync, rename over the final name, fsync the directory.  On failure the
  * temporary file is removed and the final name untouched.  Either way the
  * writer is released. */

@@ -202,6 +202,15 @@ int oci_layout_blob_write(struct oci_blob_writer *w, const void *p, size_t n, oc
 	return 0;
 }
 
+int oci_layout_blob_restart(struct oci_blob_writer *w, oci_error *err)
+{
+	if (w->h) {
+		oci_hasher_free(w->h);
+		w->h = oci_hasher_for(w->digest);
+	}
+	return oci_file_rewind(&w->f, err);
+}
+
 void oci_layout_blob_abort(struct oci_blob_writer *w)
 {
 	oci_file_abort(&w->f);

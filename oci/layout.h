@@ -80,6 +80,8 @@ struct oci_blob_writer {
 int oci_layout_blob_begin(struct oci_blob_writer *w, const char *dir, const char *digest,
                           int64_t size, bool verify, oci_error *err);
 int oci_layout_blob_write(struct oci_blob_writer *w, const void *p, size_t n, oci_error *err);
+/* Start the blob over (its download restarts from zero). */
+int oci_layout_blob_restart(struct oci_blob_writer *w, oci_error *err);
 /* Check digest and size, fsync, rename into place.  On failure the
  * temporary file is removed.  Either way the writer is released. */
 int oci_layout_blob_commit(struct oci_blob_writer *w, oci_error *err);

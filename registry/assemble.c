@@ -15,12 +15,20 @@ struct resolved {
 	size_t n, n_images;
 };
 
+/* What the target's tag holds now: a HEAD that runs alongside the sources'
+ * resolution (one round trip less in the plan's depth). */
+struct tag_head {
+	int found;   /* reg_manifest_head's answer */
+	char *digest;
+};
+
 struct resolve_ctx {
 	const struct reg_asm_options *o;
 	struct reg_asm_plan *plan;
 	struct oci_ref *refs;
 	char **names;
 	struct resolved *res;
+	struct tag_head *heads; /* one per plan->tags, jobs n_sources.. */
 };
 
 static struct reg_asm_child *new_child(struct resolved *r, struct resolve_ctx *x, size_t src)
@@ -87,6 +95,12 @@ static void attestation_child(struct reg_asm_child *ch, struct reg_walk_node *n)
 static int resolve_job(size_t i, void *ud, oci_error *err)
 {
 	struct resolve_ctx *x = ud;
+	if (i >= x->o->n_sources) {
+		struct tag_head *th = &x->heads[i - x->o->n_sources];
+		th->found = reg_manifest_head(x->plan->target_repo, x->plan->tags[i - x->o->n_sources].tag,
+		                              &th->digest, NULL, NULL, err);
+		return th->found < 0 ? -1 : 0;
+	}
 	const struct reg_asm_source *s = &x->o->sources[i];
 	struct resolved *r = &x->res[i];
 	struct reg_walk_source src = { .repo = x->plan->source_repos[i] };
@@ -204,6 +218,7 @@ static void build_index(struct reg_asm_plan *p, const struct reg_asm_options *o)
 int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
                  struct reg_asm_plan *p, oci_error *err)
 {
+	struct tag_head *heads = NULL;
 	memset(p, 0, sizeof *p);
 	p->jobs = o->jobs > 0 ? o->jobs : REG_JOBS_DEFAULT;
 	if (check_options(o, err) < 0)
@@ -235,9 +250,13 @@ int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
 		    strcmp(refs[i].path, p->target.path) != 0)
 			reg_repo_add_pull_scope(p->target_repo, refs[i].path);
 	}
+	add_tag(p, p->target.tag);
+	for (size_t i = 0; o->also_tags && o->also_tags[i]; i++)
+		add_tag(p, o->also_tags[i]);
+	heads = oci_xcalloc(p->n_tags, sizeof *heads);
 	if (rc == 0) {
-		struct resolve_ctx x = { o, p, refs, names, res };
-		rc = reg_parallel(n, p->jobs, resolve_job, &x, err);
+		struct resolve_ctx x = { o, p, refs, names, res, heads };
+		rc = reg_parallel(n + p->n_tags, p->jobs, resolve_job, &x, err);
 	}
 	if (rc == 0)
 		rc = merge(p, res, n, err);
@@ -262,15 +281,10 @@ int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
 	}
 	build_index(p, o);
 
-	add_tag(p, p->target.tag);
-	for (size_t i = 0; o->also_tags && o->also_tags[i]; i++)
-		add_tag(p, o->also_tags[i]);
 	p->up_to_date = true;
 	for (size_t i = 0; i < p->n_tags; i++) {
-		_cleanup_free_ char *d = NULL;
-		int h = reg_manifest_head(p->target_repo, p->tags[i].tag, &d, NULL, NULL, err);
-		if (h < 0)
-			goto fail;
+		_cleanup_free_ char *d = TAKE_PTR(heads[i].digest);
+		int h = heads[i].found;
 		if (h == 1 && !d) {
 			/* no Docker-Content-Digest on HEAD: hash what GET serves */
 			struct reg_manifest cur = { 0 };
@@ -282,8 +296,12 @@ int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
 		p->tags[i].current = h == 1 && d && !strcmp(d, p->index_digest);
 		p->up_to_date = p->up_to_date && p->tags[i].current;
 	}
+	free(heads);
 	return 0;
 fail:
+	for (size_t i = 0; heads && i < p->n_tags; i++)
+		free(heads[i].digest);
+	free(heads);
 	reg_asm_plan_release(p);
 	return -1;
 }

@@ -202,14 +202,37 @@ static void layer_done(struct run *r, const struct reg_audit_layer *L, double se
 	                                       .seconds = seconds });
 }
 
+/* The analyzer of one layer's stream; a fresh one when the download
+ * starts over. */
+struct analyzer {
+	struct oci_layer *an;
+	enum oci_compression comp;
+};
+
+static int analyzer_feed(void *ud, const void *p, size_t n, oci_error *err)
+{
+	return oci_layer_feed(((struct analyzer *)ud)->an, p, n, err);
+}
+
+static int analyzer_restart(void *ud, oci_error *err)
+{
+	struct analyzer *a = ud;
+	(void)err;
+	oci_layer_free(a->an);
+	a->an = oci_layer_new(a->comp, NULL, NULL);
+	return 0;
+}
+
 static int stream_layer(struct run *r, struct reg_audit_layer *L, oci_error *err)
 {
 	double t0 = now();
-	struct oci_layer *an = oci_layer_new(oci_mt_compression(L->media_type), NULL, NULL);
-	int rc = reg_blob_get(L->repo, L->digest, L->size, oci_layer_feed, an, err);
-	if (rc == 0 && oci_layer_finish(an, &L->st, L->diff_id, err) < 0)
+	struct analyzer a = { .comp = oci_mt_compression(L->media_type) };
+	a.an = oci_layer_new(a.comp, NULL, NULL);
+	int rc = reg_blob_get_restart(L->repo, L->digest, L->size, analyzer_feed, analyzer_restart,
+	                              &a, err);
+	if (rc == 0 && oci_layer_finish(a.an, &L->st, L->diff_id, err) < 0)
 		rc = oci_err_wrap(err, "%s@%s", reg_repo_name(L->repo), L->digest);
-	oci_layer_free(an);
+	oci_layer_free(a.an);
 	if (rc < 0)
 		return -1;
 	L->source = REG_AUDIT_STREAM;

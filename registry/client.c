@@ -12,6 +12,7 @@
 #include "oci/mediatype.h"
 #include "registry/auth.h"
 #include "registry/internal.h"
+#include "registry/rangeget.h"
 #include "oci/util.h"
 #include "registry/transport.h"
 
@@ -608,14 +609,15 @@ static bool same_origin(const char *a, const char *b)
 
 /* GET a blob URL following redirects by hand: Authorization goes only to
  * the registry itself, never to the storage or CDN host it redirects to. */
-static int blob_fetch(struct reg_repo *r, const char *path, const char *range,
-                      reg_sink_fn sink, void *ud, struct reg_response *resp, oci_error *err)
+int reg_blob_fetch(struct reg_repo *r, const char *path, const char *range, reg_sink_fn sink,
+                   void *ud, struct reg_response *resp, struct reg_blob_loc *loc,
+                   oci_error *err)
 {
-	_cleanup_free_ char *url = oci_xstrdup(path);
+	_cleanup_free_ char *url = oci_xstrdup(loc && loc->url ? loc->url : path);
 	_cleanup_free_ char *base = reg_resolve_url(r, path);
 	_cleanup_free_ char *rangeh = range ? oci_xasprintf("Range: %s", range) : NULL;
 	const char *hdrs[] = { rangeh, NULL };
-	bool foreign = false;
+	bool foreign = loc && loc->url ? loc->foreign : false;
 
 	for (int hop = 0; hop < 6; hop++) {
 		struct reg_request req = {
@@ -623,6 +625,11 @@ static int blob_fetch(struct reg_repo *r, const char *path, const char *range,
 			.sink = sink, .sink_ud = ud, .blob_timeout = true, .no_retry = true,
 			.no_auth = foreign,
 		};
+		if (loc && loc->url != url) {
+			free(loc->url);
+			loc->url = oci_xstrdup(url);
+			loc->foreign = foreign;
+		}
 		if (reg_http(r, &req, resp, err) < 0)
 			return -1;
 		if (resp->status < 300 || resp->status >= 400 || !resp->location)
@@ -640,26 +647,28 @@ static int blob_fetch(struct reg_repo *r, const char *path, const char *range,
 	return oci_err(err, OCI_E_REGISTRY, "%s: too many redirects", r->host);
 }
 
-int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
-                 reg_sink_fn sink, void *ud, oci_error *err)
+/* One pass over the blob: ranges when it is big, then one stream (with
+ * Range resumes) for whatever is left.  Fills b->got and b->h. */
+static int blob_get_once(struct reg_repo *r, const char *url, const char *w, int64_t expected_size,
+                         struct blob_get *b, oci_error *err)
 {
-	_cleanup_free_ char *url = api_path(r, "blobs", digest);
-	_cleanup_free_ char *w = what(r, digest);
-	struct blob_get b = { .sink = sink, .ud = ud, .limit = expected_size };
 	int max_retries = r->c->o.max_retries ? r->c->o.max_retries : 4;
-	int rc = -1;
-
-	if (oci_digest_validate(digest, err) < 0)
-		return oci_err_wrap(err, "%s", r->name);
-	b.h = oci_hasher_for(digest);
+	if (expected_size > 0) {
+		int64_t delivered = 0; /* blob_sink counts b->got itself */
+		int rrc = reg_ranged_get(r, url, w, expected_size, blob_sink, b, &delivered, err);
+		if (rrc <= 0)
+			return rrc;
+		oci_err_clear(err);
+	}
 	for (int attempt = 0;; attempt++) {
 		struct reg_response resp = { 0 };
-		_cleanup_free_ char *range = b.got ? oci_xasprintf("bytes=%lld-", (long long)b.got) : NULL;
-		int64_t before = b.got;
-		b.resp = &resp;
-		b.range_from = before;
-		b.skip = 0;
-		int frc = blob_fetch(r, url, range, blob_sink, &b, &resp, err);
+		_cleanup_free_ char *range = b->got ? oci_xasprintf("bytes=%lld-", (long long)b->got) : NULL;
+		int64_t before = b->got;
+		b->resp = &resp;
+		b->range_from = before;
+		b->skip = 0;
+		int frc = reg_blob_fetch(r, url, range, blob_sink, b, &resp, NULL, err);
+		b->range_from = 0;
 		if (frc == 0 && resp.status != 200 && resp.status != 206) {
 			if ((resp.status == 429 || resp.status >= 502) && attempt < max_retries) {
 				/* wait as reg_http would (Retry-After, backoff): an
@@ -671,44 +680,73 @@ int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
 			}
 			reg_http_error(r, w, &resp, err);
 			reg_response_release(&resp);
-			goto out;
+			return -1;
 		}
 		if (frc == 0) {
 			reg_response_release(&resp);
-			break;
+			return 0;
 		}
 		/* transport failure (not our sink's refusal): resume where it stopped */
 		bool retry = resp.curl_code != CURLE_OK && resp.curl_code != CURLE_WRITE_ERROR &&
 		             attempt < max_retries;
 		reg_response_release(&resp);
-		if (!retry) {
-			oci_err_wrap(err, "%s", w);
-			goto out;
-		}
+		if (!retry)
+			return oci_err_wrap(err, "%s", w);
 		oci_err_clear(err);
-		if (expected_size >= 0 && b.got == expected_size)
-			break; /* every byte came before the break: a Range would get 416 */
-		if (b.got == before)
+		if (expected_size >= 0 && b->got == expected_size)
+			return 0; /* every byte came before the break: a Range would get 416 */
+		if (b->got == before)
 			reg_backoff(r->c, attempt, NULL); /* no progress: do not hammer */
-		reg_log(r->c, "%s: resuming at byte %lld", w, (long long)b.got);
+		reg_log(r->c, "%s: resuming at byte %lld", w, (long long)b->got);
 	}
-	char dg[OCI_DIGEST_MAX];
-	oci_hasher_final(b.h, dg);
-	if (strcmp(dg, digest) != 0) {
-		oci_err(err, OCI_E_REGISTRY, "%s: digest mismatch: the blob served by %s hashes to %s",
-		        w, r->host, dg);
-		goto out;
+}
+
+int reg_blob_get_restart(struct reg_repo *r, const char *digest, int64_t expected_size,
+                         reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err)
+{
+	_cleanup_free_ char *url = api_path(r, "blobs", digest);
+	_cleanup_free_ char *w = what(r, digest);
+	int rc = -1;
+
+	if (oci_digest_validate(digest, err) < 0)
+		return oci_err_wrap(err, "%s", r->name);
+	reg_blob_slots_enter(r->c);
+	/* a blob whose bytes are wrong (a bad CDN edge or proxy) is fetched
+	 * again from zero, twice, when the consumer can start over */
+	for (int round = 0;; round++) {
+		struct blob_get b = { .sink = sink, .ud = ud, .limit = expected_size };
+		b.h = oci_hasher_for(digest);
+		rc = blob_get_once(r, url, w, expected_size, &b, err);
+		char dg[OCI_DIGEST_MAX];
+		oci_hasher_final(b.h, dg);
+		oci_hasher_free(b.h);
+		if (rc < 0)
+			break;
+		if (strcmp(dg, digest) != 0)
+			rc = oci_err(err, OCI_E_REGISTRY,
+			             "%s: digest mismatch: the blob served by %s hashes to %s", w, r->host, dg);
+		else if (expected_size >= 0 && b.got != expected_size)
+			rc = oci_err(err, OCI_E_REGISTRY, "%s: size mismatch: got %lld bytes, expected %lld",
+			             w, (long long)b.got, (long long)expected_size);
+		if (rc == 0 || !restart || round >= 2)
+			break;
+		reg_log(r->c, "%s; fetching it again from the start", err ? err->msg : w);
+		oci_err_clear(err);
+		if (restart(ud, err) < 0) {
+			rc = -1;
+			break;
+		}
 	}
-	if (expected_size >= 0 && b.got != expected_size) {
-		oci_err(err, OCI_E_REGISTRY, "%s: size mismatch: got %lld bytes, expected %lld", w,
-		        (long long)b.got, (long long)expected_size);
-		goto out;
-	}
-	seen(r, digest);
-	rc = 0;
-out:
-	oci_hasher_free(b.h);
+	if (rc == 0)
+		seen(r, digest);
+	reg_blob_slots_leave(r->c, 1);
 	return rc;
+}
+
+int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
+                 reg_sink_fn sink, void *ud, oci_error *err)
+{
+	return reg_blob_get_restart(r, digest, expected_size, sink, NULL, ud, err);
 }
 
 struct range_buf {
@@ -738,7 +776,7 @@ int reg_blob_get_range(struct reg_repo *r, const char *digest, int64_t off, size
 	struct reg_response resp = { 0 };
 	int rc = 0;
 
-	if (blob_fetch(r, url, range, range_sink, &rb, &resp, err) < 0)
+	if (reg_blob_fetch(r, url, range, range_sink, &rb, &resp, NULL, err) < 0)
 		rc = oci_err_wrap(err, "%s", w);
 	else if (resp.status != 206)
 		rc = resp.status == 200 ? oci_err(err, OCI_E_REGISTRY, "%s: %s ignored the Range request", w, r->host)

@@ -73,6 +73,9 @@ struct reg_options {
 	bool no_cache;           /* read nothing from the caches (results still
 	                          * refresh them; blob locations are recorded but
 	                          * not consulted) */
+	int jobs;                /* connections blob GETs share (ranges of a big blob); 0: 4 */
+	int64_t range_min;       /* blobs from this size are fetched in ranges; 0: 32 MiB */
+	int64_t range_chunk;     /* bytes per range (and per range buffer); 0: 8 MiB */
 };
 
 /* What a registry host said about its pull quota (Docker Hub). */
@@ -181,6 +184,20 @@ typedef int (*reg_sink_fn)(void *ud, const void *p, size_t n, oci_error *err);
  * Range request from where it stopped. */
 int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
                  reg_sink_fn sink, void *ud, oci_error *err);
+/* Make the sink's consumer start over (truncate its file, reset its
+ * analyzer): 0, or -1 with err filled. */
+typedef int (*reg_restart_fn)(void *ud, oci_error *err);
+/* reg_blob_get, and a blob whose bytes do not hash to its digest (a bad
+ * CDN edge or proxy) is fetched again from zero, up to twice, after
+ * restart(ud) let the consumer start over.
+ *
+ * A blob of known size from `range_min` bytes on is fetched as bounded
+ * ranges over the connections of the client's `jobs` that no other blob
+ * GET is using, and still reaches the sink in order; memory: one
+ * `range_chunk` buffer per connection (registry/rangeget.h).  A server that
+ * ignores Range or answers other ranges than asked is read as one stream. */
+int reg_blob_get_restart(struct reg_repo *r, const char *digest, int64_t expected_size,
+                         reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err);
 /* GET a byte range [off, off+len) of a blob into buf (not verified: used for
  * gzip trailers).  *got set to the bytes received. */
 int reg_blob_get_range(struct reg_repo *r, const char *digest, int64_t off, size_t len,

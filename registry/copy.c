@@ -114,6 +114,13 @@ static int writer_sink(void *ud, const void *p, size_t n, oci_error *err)
 	return 0;
 }
 
+static int writer_restart(void *ud, oci_error *err)
+{
+	struct wsink *s = ud;
+	reg_progress_emit(s->progress, REG_PROGRESS_BYTES, s->digest, -s->w.f.n);
+	return oci_layout_blob_restart(&s->w, err);
+}
+
 static int blob_to_layout(size_t i, void *ud, oci_error *err)
 {
 	struct layout_run *R = ud;
@@ -127,7 +134,8 @@ static int blob_to_layout(size_t i, void *ud, oci_error *err)
 	/* reg_blob_get verifies digest and size before returning 0 */
 	if (oci_layout_blob_begin(&s.w, R->dir, d->digest, d->size, false, err) < 0)
 		return -1;
-	if (reg_blob_get(R->src, d->digest, d->size, writer_sink, &s, err) < 0) {
+	if (reg_blob_get_restart(R->src, d->digest, d->size, writer_sink, writer_restart, &s,
+	                         err) < 0) {
 		oci_layout_blob_abort(&s.w);
 		return -1;
 	}

@@ -436,6 +436,13 @@ static int mem_sink(void *ud, const void *p, size_t n, oci_error *err)
 	return 0;
 }
 
+static int mem_restart(void *ud, oci_error *err)
+{
+	(void)err;
+	((struct mem_sink *)ud)->b->len = 0;
+	return 0;
+}
+
 int reg_blob_read(struct reg_repo *r, const struct oci_descriptor *d, struct oci_buf *out,
                   oci_error *err)
 {
@@ -448,7 +455,7 @@ int reg_blob_read(struct reg_repo *r, const struct oci_descriptor *d, struct oci
 	    (d->size < 0 || out->len == (size_t)d->size))
 		return 0;
 	oci_buf_release(out);
-	if (reg_blob_get(r, d->digest, d->size, mem_sink, &m, err) < 0) {
+	if (reg_blob_get_restart(r, d->digest, d->size, mem_sink, mem_restart, &m, err) < 0) {
 		oci_buf_release(out);
 		return -1;
 	}

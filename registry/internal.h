@@ -77,6 +77,9 @@ struct reg_client {
 	 * write fails, cache_broken stops further writes (said once with -v) */
 	struct oci_mcache *mcache;
 	bool cache_broken;
+
+	/* rangeget.c: blob GETs under way (and extra range connections), under lock */
+	int blob_busy;
 };
 
 /* client.c creates and frees it; the other floors read it. */

@@ -3,11 +3,12 @@
 
 Sits between ccreg and a real registry and, as configured, breaks one
 request in a chosen way: on the Nth eligible request (nth=N, count=C: the
-C requests from the Nth on) or on each eligible request with probability
-p (seeded, so a run can be replayed).
+C requests from the Nth on), on every Kth (every=K: the Kth, 2Kth, ...) or
+on each eligible request with probability p (seeded, so a run can be
+replayed).
 
 Usage: faultproxy.py --upstream HOST:PORT --port-file FILE --log FILE
-                     [--fault KIND] [--nth N] [--count C] [--prob P]
+                     [--fault KIND] [--nth N] [--count C] [--every K] [--prob P]
                      [--seed S] [--match REGEX] [--stall-max SECONDS]
 
 Fault kinds (KIND):
@@ -27,7 +28,7 @@ Held connections are released when the client gives up, or after
 --stall-max seconds.
 
 Control (so a test switches modes between runs, on the proxy's own port):
-  GET /__faultproxy/set?fault=KIND&nth=N&count=C&prob=P&seed=S&match=RE
+  GET /__faultproxy/set?fault=KIND&nth=N&count=C&every=K&prob=P&seed=S&match=RE
       replaces the whole configuration and zeroes the counters
   GET /__faultproxy/stats
       {"requests", "applied", "eligible": {KIND: n}} since the last set;
@@ -69,6 +70,7 @@ class Config:
                 raise ValueError("unknown fault " + self.fault)
             self.nth = int(q.get("nth", 0) or 0)
             self.count = int(q.get("count", 1) or 1)
+            self.every = int(q.get("every", 0) or 0)
             self.prob = float(q.get("prob", 0) or 0)
             self.rng = random.Random(int(q.get("seed", 0) or 0))
             m = q.get("match", "")
@@ -99,6 +101,8 @@ class Config:
             n = self.eligible[k]
             if self.nth:
                 hit = self.nth <= n < self.nth + self.count
+            elif self.every:
+                hit = n % self.every == 0
             elif self.prob:
                 hit = self.rng.random() < self.prob
             if hit:
@@ -446,6 +450,7 @@ def main():
     ap.add_argument("--fault", default="none", choices=KINDS)
     ap.add_argument("--nth", type=int, default=0)
     ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--every", type=int, default=0)
     ap.add_argument("--prob", type=float, default=0.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--match", default="")
@@ -456,7 +461,7 @@ def main():
     for a in (ARGS.listen, host):
         if a not in ("127.0.0.1", "localhost", "::1") and not a.startswith("127."):
             sys.exit("faultproxy: loopback addresses only (got %s)" % a)
-    CFG.set({"fault": ARGS.fault, "nth": ARGS.nth, "count": ARGS.count, "prob": ARGS.prob,
+    CFG.set({"fault": ARGS.fault, "nth": ARGS.nth, "count": ARGS.count, "every": ARGS.every, "prob": ARGS.prob,
              "seed": ARGS.seed, "match": ARGS.match})
     ls = socket.socket(socket.AF_INET6 if ":" in ARGS.listen else socket.AF_INET)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
