@@ -92,6 +92,9 @@ int cli_bad_option(const struct cli_opt_parser *p);
 /* For a command with no options of its own: 0 with the arguments moved to
  * (*argv)[1] on (optind 1), or the exit code of a reported unknown option. */
 int cli_no_options(const struct cli_cmd_spec *spec, int *argc, char ***argv);
+/* An option's number from 0 to 1e6: 0 with *out set, or the exit code of a
+ * reported usage error ("CMD: OPT: 'S' is not a non-negative number"). */
+int cli_parse_number(const char *cmd, const char *opt, const char *s, double *out);
 /* For `manifest` and `config`: one reference and an optional -p/--platform.
  * 0 with *ref and *platform (NULL when absent) set, or the exit code of a
  * reported usage error. */

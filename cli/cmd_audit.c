@@ -13,6 +13,7 @@
 #include "catalog/catalog.h"
 #include "catalog/sizing.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "oci/auditcache.h"
 #include "oci/cleanup.h"
 #include "oci/ref.h"
@@ -85,42 +86,13 @@ struct audit {
 	struct reg_audit_target *rt;
 	size_t n_t;
 	struct reg_audit run;
+	struct cli_audit_progress show;
 	struct cat_sizing_opts sizing;
 	struct oci_platform *only; /* --platform */
 	bool fast;
 	bool any_catalog;
 	char *cache_dir;
 };
-
-/* Progress on stderr, one whole line at a time: called from the audit's threads. */
-static void progress(const struct reg_audit_progress *p, void *ud)
-{
-	const struct audit *a = ud;
-	const struct reg_audit_layer *L = p->layer;
-	const char *hex = L ? oci_digest_hex(L->digest) : NULL;
-	char c[32], u[32];
-
-	if (L) {
-		cli_human_size(L->st.compressed_bytes, c, sizeof c);
-		cli_human_size(L->st.tar_bytes, u, sizeof u);
-	}
-	flockfile(stderr);
-	if (p->event == REG_AUDIT_RESOLVED)
-		cli_info(a->ctx, "auditing %zu image platform%s: %zu distinct layer%s (%s inflate)",
-		         p->n_platforms, p->n_platforms == 1 ? "" : "s", p->n_layers,
-		         p->n_layers == 1 ? "" : "s", oci_layer_inflate_backend());
-	else if (p->event == REG_AUDIT_LAYERS_DONE && p->from_cache)
-		cli_info(a->ctx, "%zu layer%s from the cache (%s)", p->from_cache,
-		         p->from_cache == 1 ? "" : "s", a->cache_dir);
-	else if (L && L->source == REG_AUDIT_ESTIMATE)
-		cli_info(a->ctx, "[%zu/%zu] %.12s: %s -> %s (estimate from the gzip trailer)", p->done,
-		         p->n_layers, hex ? hex : L->digest, c, u);
-	else if (L)
-		cli_info(a->ctx, "[%zu/%zu] %.12s: %s -> %s, %lld files, %.2f s (%.0f MB/s unpacked)",
-		         p->done, p->n_layers, hex ? hex : L->digest, c, u, (long long)L->st.files,
-		         p->seconds, p->seconds > 0 ? (double)L->st.tar_bytes / 1e6 / p->seconds : 0.0);
-	funlockfile(stderr);
-}
 
 /* Platform pi of target ti: the recommendation, and the status against the catalog. */
 static enum cat_provision recommend(const struct audit *a, size_t ti, size_t pi,
@@ -344,17 +316,6 @@ static int add_arg(struct audit *a, struct cat_catalog **cat, const char *arg, o
 	return 0;
 }
 
-static int parse_number(const char *opt, const char *s, double *out)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || *end || v < 0 || v > 1e6)
-		return cli_usage_error("audit", "%s: '%s' is not a non-negative number", opt, s);
-	*out = v;
-	return 0;
-}
-
 int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 {
 	struct cli_opt_parser p;
@@ -375,10 +336,10 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 		case O_WRITE: write = true; break;
 		case O_LOWER: lower = true; break;
 		case O_FAST: a.fast = true; break;
-		case O_OS: if (parse_number("--os-gb", p.value, &a.sizing.os_gb)) return 2; break;
-		case O_GPU: if (parse_number("--gpu-gb", p.value, &a.sizing.gpu_gb)) return 2; break;
-		case O_PCT: if (parse_number("--headroom-pct", p.value, &a.sizing.headroom_pct)) return 2; break;
-		case O_MIN: if (parse_number("--headroom-min-gb", p.value, &a.sizing.headroom_min_gb)) return 2; break;
+		case O_OS: if (cli_parse_number("audit", "--os-gb", p.value, &a.sizing.os_gb)) return 2; break;
+		case O_GPU: if (cli_parse_number("audit", "--gpu-gb", p.value, &a.sizing.gpu_gb)) return 2; break;
+		case O_PCT: if (cli_parse_number("audit", "--headroom-pct", p.value, &a.sizing.headroom_pct)) return 2; break;
+		case O_MIN: if (cli_parse_number("audit", "--headroom-min-gb", p.value, &a.sizing.headroom_min_gb)) return 2; break;
 		case O_PLATFORM:
 			oci_platform_release(&only);
 			if (oci_platform_parse(&only, p.value, &err) < 0)
@@ -429,9 +390,10 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 	}
 
 	a.cache_dir = oci_auditcache_dir();
+	a.show = (struct cli_audit_progress){ ctx, a.cache_dir };
 	struct reg_audit_options o = { .jobs = ctx->g.jobs, .fast = a.fast, .no_cache = ctx->g.no_cache,
 	                               .cache_dir = a.cache_dir, .only = a.only,
-	                               .progress = progress, .ud = &a };
+	                               .progress = cli_audit_progress_event, .ud = &a.show };
 	if (reg_audit(a.rt, a.n_t, &o, &a.run, &err) < 0)
 		goto fail;
 	cli_info(ctx, "done in %.2f s", a.run.seconds);
@@ -443,18 +405,14 @@ int cmd_audit(struct cli_ctx *ctx, int argc, char **argv)
 	fflush(stdout);
 
 	/* the worst outcome decides: refused > not read > under-provisioned */
-	int worst = 0;
+	int worst = reg_audit_worst(a.rt, a.n_t);
 	for (size_t ti = 0; ti < a.n_t; ti++) {
-		const struct reg_audit_target *rt = &a.rt[ti];
-		for (size_t pi = 0; pi < rt->n_plats; pi++) {
+		for (size_t pi = 0; pi < a.rt[ti].n_plats; pi++) {
 			struct cat_sizing r;
 			under |= recommend(&a, ti, pi, &r) == CAT_UNDER;
 		}
-		if (rt->status == REG_AUDIT_OK)
-			continue;
-		fprintf(stderr, "ccreg: %s\n", rt->reason);
-		if (worst != OCI_E_AUTH)
-			worst = rt->code;
+		if (a.rt[ti].status != REG_AUDIT_OK)
+			fprintf(stderr, "ccreg: %s\n", a.rt[ti].reason);
 	}
 	if (write && write_catalog(&a, cat, lower, &err) < 0)
 		goto fail;

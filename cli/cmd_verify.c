@@ -7,8 +7,8 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "cli/junit.h"
 #include "oci/cleanup.h"
-#include "oci/file.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
 #include "oci/util.h"
@@ -264,88 +264,40 @@ static json_t *results_json(const struct vrun *v, size_t failed, size_t warnings
 
 /* XML 1.0 text or attribute value: escapes, and characters XML cannot
  * carry replaced. */
-static void xml_put(FILE *f, const char *s)
+/* The report as JUnit cases: failed → failure, error → error, warning → skipped. */
+static int junit_file(const char *path, const struct vrun *v, double secs, oci_error *err)
 {
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&apos;", f); break;
-		case '\n': fputs("&#10;", f); break;
-		case '\t': fputs("&#9;", f); break;
-		default: fputc(c < 0x20 || c == 0x7f ? '?' : c, f);
-		}
-	}
-}
-
-static void write_junit(FILE *f, const struct vrun *v, size_t failed, size_t warnings,
-                        size_t errors, double secs)
-{
-	fprintf(f, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	           "<testsuites name=\"ccreg verify\" tests=\"%zu\" failures=\"%zu\" "
-	           "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n"
-	           "  <testsuite name=\"ccreg verify\" tests=\"%zu\" failures=\"%zu\" "
-	           "errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\">\n",
-	        v->n, failed, errors, warnings, secs, v->n, failed, errors, warnings, secs);
+	struct cli_junit_case *cases = oci_xcalloc(v->n + 1, sizeof *cases);
+	char **strs = oci_xcalloc(3 * v->n + 1, sizeof *strs);
 	for (size_t i = 0; i < v->n; i++) {
 		const struct row *r = &v->rows[i];
 		const struct reg_verify_target *t = &v->targets[i];
 		const char *st = status_of(r, t);
+		struct cli_junit_case *c = &cases[i];
 		_cleanup_free_ char *plats = join_platforms(t);
 
-		fputs("    <testcase classname=\"", f);
-		xml_put(f, r->img->key);
-		fputs("\" name=\"", f);
-		xml_put(f, r->img->key);
-		fputc(':', f);
-		xml_put(f, r->ver->tag);
-		fputs("\">\n", f);
-		if (strcmp(st, "failed") == 0 || strcmp(st, "error") == 0) {
-			const char *el = st[0] == 'e' ? "error" : "failure";
-			fprintf(f, "      <%s type=\"%s\" message=\"", el,
-			        st[0] == 'e' ? "registry" : "verify");
-			xml_put(f, t->reason);
-			fputs("\">", f);
-			xml_put(f, r->reference);
-			fputs(": ", f);
-			xml_put(f, t->reason);
-			fprintf(f, "</%s>\n", el);
-		} else if (strcmp(st, "warning") == 0) {
-			fputs(t->reason ? "      <skipped message=\"untested: "
-			                : "      <skipped message=\"stale: ", f);
-			xml_put(f, reason_of(r, t));
-			fputs("\"/>\n", f);
+		c->classname = r->img->key;
+		c->name = strs[3 * i] = oci_xasprintf("%s:%s", r->img->key, r->ver->tag);
+		c->out = strs[3 * i + 1] = oci_xasprintf("%s (%s) platforms: %s%s%s", r->reference,
+			r->ver->tested ? "tested" : "untested", plats, t->digest ? " digest: " : "",
+			t->digest ? t->digest : "");
+		if (st[0] == 'f' || st[0] == 'e') {
+			c->result = st[0] == 'e' ? CLI_JUNIT_ERROR : CLI_JUNIT_FAILURE;
+			c->type = st[0] == 'e' ? "registry" : "verify";
+			c->message = t->reason;
+			c->text = strs[3 * i + 2] = oci_xasprintf("%s: %s", r->reference, t->reason);
+		} else if (st[0] == 'w') {
+			c->result = CLI_JUNIT_SKIPPED;
+			c->message = strs[3 * i + 2] = oci_xasprintf("%s: %s", t->reason ? "untested" : "stale",
+			                                            reason_of(r, t));
 		}
-		fputs("      <system-out>", f);
-		xml_put(f, r->reference);
-		fputs(r->ver->tested ? " (tested)" : " (untested)", f);
-		fputs(" platforms: ", f);
-		xml_put(f, plats);
-		if (t->digest) {
-			fputs(" digest: ", f);
-			xml_put(f, t->digest);
-		}
-		fputs("</system-out>\n    </testcase>\n", f);
 	}
-	fputs("  </testsuite>\n</testsuites>\n", f);
-}
-
-/* Replace path with the report, atomically (oci/file.h). */
-static int junit_file(const char *path, const struct vrun *v, size_t failed, size_t warnings,
-                      size_t errors, double secs, oci_error *err)
-{
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
-	if (!f)
-		abort();
-	write_junit(f, v, failed, warnings, errors, secs);
-	if (fclose(f) != 0)
-		abort(); /* only allocation can fail in a memory stream */
-	return oci_file_replace(path, text, len, 0644, err);
+	int rc = cli_junit_write(path, "ccreg verify", cases, v->n, secs, err);
+	for (size_t i = 0; i < 3 * v->n; i++)
+		free(strs[i]);
+	free(strs);
+	free(cases);
+	return rc;
 }
 
 /* --- the command ------------------------------------------------------------- */
@@ -434,7 +386,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 	else
 		print_table(&v);
 	double secs = (double)(t1 - t0) / 1e3;
-	if (junit && junit_file(junit, &v, failed, warnings, errors, secs, &err) < 0) {
+	if (junit && junit_file(junit, &v, secs, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}

@@ -1,4 +1,5 @@
 /* cli/common.c: helpers shared by the commands. */
+#include <errno.h>
 #include <jansson.h>
 #include <string.h>
 
@@ -89,5 +90,16 @@ int cli_no_options(const struct cli_cmd_spec *spec, int *argc, char ***argv)
 	*argc -= optind - 1;
 	*argv += optind - 1;
 	optind = 1;
+	return 0;
+}
+
+int cli_parse_number(const char *cmd, const char *opt, const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || *end || v < 0 || v > 1e6)
+		return cli_usage_error(cmd, "%s: '%s' is not a non-negative number", opt, s);
+	*out = v;
 	return 0;
 }

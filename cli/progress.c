@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "cli/progress.h"
+#include "oci/layerstats.h"
 #include "oci/platform.h"
 #include "oci/util.h"
 
@@ -274,4 +275,34 @@ void cli_free_platforms(struct oci_platform *plats, size_t n)
 	for (size_t i = 0; i < n; i++)
 		oci_platform_release(&plats[i]);
 	free(plats);
+}
+
+/* Progress on stderr, one whole line at a time: called from the audit's threads. */
+void cli_audit_progress_event(const struct reg_audit_progress *p, void *ud)
+{
+	const struct cli_audit_progress *a = ud;
+	const struct reg_audit_layer *L = p->layer;
+	const char *hex = L ? oci_digest_hex(L->digest) : NULL;
+	char c[32], u[32];
+
+	if (L) {
+		cli_human_size(L->st.compressed_bytes, c, sizeof c);
+		cli_human_size(L->st.tar_bytes, u, sizeof u);
+	}
+	flockfile(stderr);
+	if (p->event == REG_AUDIT_RESOLVED)
+		cli_info(a->ctx, "auditing %zu image platform%s: %zu distinct layer%s (%s inflate)",
+		         p->n_platforms, p->n_platforms == 1 ? "" : "s", p->n_layers,
+		         p->n_layers == 1 ? "" : "s", oci_layer_inflate_backend());
+	else if (p->event == REG_AUDIT_LAYERS_DONE && p->from_cache)
+		cli_info(a->ctx, "%zu layer%s from the cache (%s)", p->from_cache,
+		         p->from_cache == 1 ? "" : "s", a->cache_dir);
+	else if (L && L->source == REG_AUDIT_ESTIMATE)
+		cli_info(a->ctx, "[%zu/%zu] %.12s: %s -> %s (estimate from the gzip trailer)", p->done,
+		         p->n_layers, hex ? hex : L->digest, c, u);
+	else if (L)
+		cli_info(a->ctx, "[%zu/%zu] %.12s: %s -> %s, %lld files, %.2f s (%.0f MB/s unpacked)",
+		         p->done, p->n_layers, hex ? hex : L->digest, c, u, (long long)L->st.files,
+		         p->seconds, p->seconds > 0 ? (double)L->st.tar_bytes / 1e6 / p->seconds : 0.0);
+	funlockfile(stderr);
 }

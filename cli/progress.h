@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "cli/cli.h"
+#include "registry/audit.h"
 #include "registry/blobcopy.h"
 
 struct cli_progress_stats {
@@ -46,6 +47,15 @@ void cli_progress_report(const struct cli_ctx *ctx, const char *digest, const ch
 
 /* A repeated --platform for copy and pull: parse and append to *plats;
  * -1 (usage message printed) on a malformed platform. */
+/* Audit progress on stderr, one whole line at a time (called from the
+ * audit's threads): the reg_audit_options progress callback, ud a
+ * struct cli_audit_progress. */
+struct cli_audit_progress {
+	const struct cli_ctx *ctx;
+	const char *cache_dir; /* named when layers come from the cache */
+};
+void cli_audit_progress_event(const struct reg_audit_progress *p, void *ud);
+
 struct oci_platform;
 int cli_add_platform(const char *cmd, const char *s, struct oci_platform **plats, size_t *n);
 void cli_free_platforms(struct oci_platform *plats, size_t n);

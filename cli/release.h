@@ -65,4 +65,11 @@ char *cli_release_stale_reason(const struct cli_release *r, size_t i);
 bool cli_release_recommend(const struct cli_release *r, size_t i, int *min_disk_gb,
                            int *docker_size_gb);
 
+struct reg_asm_source;
+/* The assemble sources of a catalog version: its per-arch images (caller
+ * frees the array; it borrows ct's strings). */
+struct reg_asm_source *cli_target_sources(const struct cat_target *ct);
+/* `assemble --all [--dry-run]` (cli/assemble_all.c): the exit code. */
+int cli_assemble_all(struct cli_ctx *ctx, bool dry);
+
 #endif

@@ -397,3 +397,12 @@ void reg_audit_release(struct reg_audit *a)
 	free(a->layers);
 	memset(a, 0, sizeof *a);
 }
+
+int reg_audit_worst(const struct reg_audit_target *t, size_t n)
+{
+	int worst = 0;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].status != REG_AUDIT_OK && worst != OCI_E_AUTH)
+			worst = t[i].code;
+	return worst;
+}

@@ -124,6 +124,9 @@ struct reg_audit {
 int reg_audit(struct reg_audit_target *t, size_t n, const struct reg_audit_options *o,
               struct reg_audit *out, oci_error *err);
 void reg_audit_target_release(struct reg_audit_target *t);
+/* The exit code the targets' outcomes call for: 0 when every one was read,
+ * OCI_E_AUTH when any was refused, else the code of a target not read. */
+int reg_audit_worst(const struct reg_audit_target *t, size_t n);
 void reg_audit_release(struct reg_audit *a);
 
 #endif
