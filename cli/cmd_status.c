@@ -49,10 +49,12 @@ static const char *kind_of(const struct cat_image *img)
 
 /* Rate-limit figures of the run, when the registry sent them: the place
  * where `rateLimit` joins the document. */
-static void status_json_ratelimit(struct cli_ctx *ctx, json_t *doc)
+/* The registry's pull quota (Docker Hub), as verify and audit show it. */
+static void status_json_ratelimit(const struct cli_release *r, json_t *doc)
 {
-	(void)ctx;
-	(void)doc;
+	json_t *rl = cli_ratelimit_json(r->n_repos ? r->repos[0].repo : NULL);
+	if (rl)
+		json_object_set_new(doc, "rateLimit", rl);
 }
 
 static json_t *version_json(const struct cli_release *r, size_t i)
@@ -132,7 +134,7 @@ static json_t *status_json(struct cli_ctx *ctx, const struct cat_catalog *cat,
 		json_array_append_new(images, o);
 	}
 	json_t *doc = json_pack("{s:o}", "images", images);
-	status_json_ratelimit(ctx, doc);
+	status_json_ratelimit(r, doc);
 	return doc;
 }
 

@@ -108,6 +108,8 @@ is "$(jq -c '.rateLimit' <<<"$OUT")" '{"limit":1000,"remaining":1000,"windowSeco
 	"verify --json: rateLimit"
 run cc --json audit img2:t3
 is "$(jq -c '.rateLimit | keys' <<<"$OUT")" '["limit","remaining","windowSeconds"]' "audit --json: rateLimit"
+run cc --json status img1
+is "$(jq -c '.rateLimit | keys' <<<"$OUT")" '["limit","remaining","windowSeconds"]' "status --json: rateLimit"
 run cc -v verify img1:t1
 like "$ERR" "HEAD http://$H/v2/hub/img1/manifests/t1 200 .* ratelimit-remaining=1000;w=21600 ratelimit-limit=1000;w=21600 source=127.0.0.1" \
 	"-v shows the ratelimit headers"
