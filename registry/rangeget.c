@@ -187,11 +187,11 @@ static void fetch_chunk(struct rg *g, struct slot *s)
 		struct reg_response resp = { 0 };
 		oci_error e = { 0 };
 		pthread_mutex_lock(&g->mu);
-		if (g->loc.url) {
+		bool running = g->state == RG_RUNNING;
+		if (running && g->loc.url) {
 			q.loc.url = oci_xstrdup(g->loc.url);
 			q.loc.foreign = g->loc.foreign;
 		}
-		bool running = g->state == RG_RUNNING;
 		pthread_mutex_unlock(&g->mu);
 		if (!running)
 			return;
