@@ -10,6 +10,7 @@
 #include "catalog/scan.h"
 #include "oci/cleanup.h"
 #include "oci/platform.h"
+#include "oci/util.h"
 
 static const char *str_or_null(json_t *obj, const char *name)
 {
@@ -329,7 +330,7 @@ int cat_source_ref(const struct cat_image *img, const char *catalog_arch,
 {
 	_cleanup_free_ char *suffix = NULL;
 
-	if (!oci_arch_from_catalog(catalog_arch))
+	if (!cat_arch_to_oci(catalog_arch))
 		return oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\"", img->key, catalog_arch);
 	suffix = oci_xasprintf("-%s", catalog_arch);
 	return make_ref(img, suffix, tag, registry, ref, err);
@@ -339,6 +340,88 @@ int cat_target_ref(const struct cat_image *img, const char *tag,
                    const char *registry, struct oci_ref *ref, oci_error *err)
 {
 	return make_ref(img, "", tag, registry, ref, err);
+}
+
+int cat_target_init(struct cat_target *t, const struct cat_image *img, const char *tag,
+                    const char *registry, char *const *arches, oci_error *err)
+{
+	struct oci_ref src = { 0 };
+
+	memset(t, 0, sizeof *t);
+	if (!arches)
+		arches = img->arches;
+	while (arches[t->n])
+		t->n++;
+	t->key = oci_xstrdup(img->key);
+	t->tag = oci_xstrdup(tag);
+	t->single_arch = !cat_image_multiarch(img);
+	t->arches = oci_xcalloc(t->n + 1, sizeof *t->arches);
+	t->sources = oci_xcalloc(t->n + 1, sizeof *t->sources);
+	t->want = oci_xcalloc(t->n + 1, sizeof *t->want);
+	if (cat_target_ref(img, tag, registry, &t->ref, err) < 0)
+		goto fail;
+	t->reference = oci_ref_string(&t->ref);
+	for (size_t i = 0; i < t->n; i++) {
+		const char *oci_arch = cat_arch_to_oci(arches[i]);
+		if (!oci_arch) {
+			oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\"", img->key, arches[i]);
+			goto fail;
+		}
+		if (cat_source_ref(img, arches[i], tag, registry, &src, err) < 0)
+			goto fail;
+		t->sources[i] = oci_ref_string(&src);
+		oci_ref_release(&src);
+		t->arches[i] = oci_xstrdup(arches[i]);
+		oci_platform_set(&t->want[i], "linux", oci_arch, NULL);
+	}
+	return 0;
+fail:
+	cat_target_release(t);
+	return -1;
+}
+
+void cat_target_release(struct cat_target *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->arches[i]);
+		free(t->sources[i]);
+		oci_platform_release(&t->want[i]);
+	}
+	free(t->arches);
+	free(t->sources);
+	free(t->want);
+	oci_ref_release(&t->ref);
+	free(t->reference);
+	free(t->key);
+	free(t->tag);
+	memset(t, 0, sizeof *t);
+}
+
+/* Every spelling ccreg takes: the catalog's name, the OCI one, and whether
+ * the catalog itself may say it. */
+static const struct {
+	const char *name, *catalog, *oci;
+	bool in_catalog;
+} arch_names[] = {
+	{ "x86_64", "x86_64", "amd64", true },  { "amd64", "x86_64", "amd64", true },
+	{ "x86-64", "x86_64", "amd64", false }, { "arm64", "arm64", "arm64", true },
+	{ "aarch64", "arm64", "arm64", true },
+};
+
+const char *cat_arch_to_oci(const char *catalog_arch)
+{
+	for (size_t i = 0; catalog_arch && i < ARRAY_SIZE(arch_names); i++)
+		if (arch_names[i].in_catalog && !strcmp(arch_names[i].name, catalog_arch))
+			return arch_names[i].oci;
+	return NULL;
+}
+
+const char *cat_arch_from_oci(const char *arch)
+{
+	for (size_t i = 0; arch && i < ARRAY_SIZE(arch_names); i++)
+		if (!strcmp(arch_names[i].name, arch))
+			return arch_names[i].catalog;
+	return NULL;
 }
 
 const char *cat_last_tag(const struct cat_image *img)
@@ -473,7 +556,7 @@ static void lint_repository(struct problems *p, const struct cat_catalog *cat,
 	if (cat_image_multiarch(img)) {
 		for (size_t i = 0; i < img->n_arches; i++) {
 			_cleanup_free_ char *src = oci_xasprintf("%s-%s", img->package, img->arches[i]);
-			if (oci_arch_from_catalog(img->arches[i]) && !oci_path_valid(src))
+			if (cat_arch_to_oci(img->arches[i]) && !oci_path_valid(src))
 				problem(p, cat, line, img->key,
 				        "per-arch repository \"%s\" is not a valid name", src);
 		}
@@ -497,7 +580,7 @@ static void lint_arches(struct problems *p, const struct cat_catalog *cat,
 	if (img->n_arches == 0)
 		problem(p, cat, line, img->key, "no arch");
 	for (i = 0; i < img->n_arches; i++) {
-		if (!oci_arch_from_catalog(img->arches[i]))
+		if (!cat_arch_to_oci(img->arches[i]))
 			problem(p, cat, line, img->key, "unknown arch \"%s\" (known: x86_64, arm64)",
 			        img->arches[i]);
 		for (size_t j = 0; j < i; j++)

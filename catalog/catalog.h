@@ -8,18 +8,19 @@
  *
  * Arches: "arch" (a string or an array) when present; else "gpu": true means
  * x86_64 only; else x86_64 and arm64.  Names are the catalog's ("x86_64",
- * "arm64"); oci_arch_from_catalog() maps them, unknown ones are kept and
- * reported by cat_lint().  A multi-arch image is built per arch as
- * <package>-<arch>:<tag> and assembled into <package>:<tag>.
+ * "arm64"); cat_arch_to_oci() maps them, unknown ones are kept and reported
+ * by cat_lint().  A multi-arch image is built per arch as
+ * <package>-<arch>:<tag> and assembled into <package>:<tag>; struct
+ * cat_target says all of that for one version.
  *
  * Ownership: the catalog owns everything reachable from it (strings,
  * versions, the borrowed json_t pointers); cat_free() releases it all.
  * Edits (cat_add_version, cat_set_tested, cat_set_number) change only the
- * bytes they must, write the file atomically (FILE.tmp.XXXXXX, fsync,
- * rename) after checking that the result parses to exactly the intended
- * JSON, then reload the catalog: pointers into it taken before an edit are
- * invalid after it.  Errors are OCI_E_USAGE (malformed catalog, unknown
- * image or tag, refused edit) unless writing the file failed.
+ * bytes they must, write the file atomically (oci_file_replace: a temporary
+ * file, fsync, rename) after checking that the result parses to exactly the
+ * intended JSON, then reload the catalog: pointers into it taken before an
+ * edit are invalid after it.  Errors are OCI_E_USAGE (malformed catalog,
+ * unknown image or tag, refused edit), or OCI_E_IO when writing failed.
  */
 #ifndef CCREG_CATALOG_CATALOG_H
 #define CCREG_CATALOG_CATALOG_H
@@ -29,6 +30,7 @@
 #include <stddef.h>
 
 #include "oci/error.h"
+#include "oci/platform.h"
 #include "oci/ref.h"
 
 struct cat_version {
@@ -110,6 +112,39 @@ int cat_source_ref(const struct cat_image *img, const char *catalog_arch,
                    oci_error *err);
 int cat_target_ref(const struct cat_image *img, const char *tag,
                    const char *registry, struct oci_ref *ref, oci_error *err);
+
+/* A catalog version as the registry sees it: the target <registry>/<package>:<tag>
+ * (where the index is assembled, or a single-arch image is pushed), and per
+ * arch its build source <registry>/<package>-<arch>:<tag> and the platform
+ * linux/<OCI arch> it must hold.  Plain data owning all of it;
+ * cat_target_release() frees it and accepts a zeroed struct. */
+struct cat_target {
+	char *key;                 /* "julia" */
+	char *tag;                 /* "1.10.1" */
+	struct oci_ref ref;        /* the target */
+	char *reference;           /* ref as a string */
+	bool single_arch;          /* the image is built for one arch only */
+	size_t n;                  /* arches */
+	char **arches;             /* catalog names, NULL-terminated */
+	char **sources;            /* per arch, NULL-terminated */
+	struct oci_platform *want; /* per arch */
+};
+
+/* Fill *t for img's version `tag` on `registry` (as cat_target_ref).  arches:
+ * NULL for img's own, else these catalog names (NULL-terminated).
+ * OCI_E_USAGE as cat_target_ref and cat_source_ref, and
+ * "KEY: unknown arch \"A\"" for a name cat_arch_to_oci() does not know;
+ * *t is then left empty. */
+int cat_target_init(struct cat_target *t, const struct cat_image *img, const char *tag,
+                    const char *registry, char *const *arches, oci_error *err);
+void cat_target_release(struct cat_target *t);
+
+/* The two arch maps.  Catalog name → OCI architecture: "x86_64" (or
+ * "amd64") → "amd64", "arm64" (or "aarch64") → "arm64"; NULL if unknown.
+ * Any spelling ("amd64", "x86-64", "aarch64" or a catalog name) → the
+ * catalog's name ("x86_64", "arm64"); NULL if unknown. */
+const char *cat_arch_to_oci(const char *catalog_arch);
+const char *cat_arch_from_oci(const char *arch);
 
 /* Tag of the last version (what get-tag.js printed); NULL when there is
  * none or it has no tag. */

@@ -8,17 +8,13 @@
  */
 #include "catalog/catalog.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "catalog/scan.h"
 #include "oci/cleanup.h"
+#include "oci/file.h"
+#include "oci/util.h"
 
 /* The JSON text of a string value, escaped by jansson. */
 static char *quoted(const char *s)
@@ -75,50 +71,6 @@ static void member_sep(struct oci_buf *b, const char *s, size_t obj_start,
 		lone_sep(b, s, obj_start + 1, m[0].key.start);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w, n -= (size_t)w;
-	}
-	return 0;
-}
-
-/* Replace path by data: a temporary in the same directory, fsync'd, keeping
- * the file's mode, renamed over it (over the target of a symlink). */
-static int write_atomic(const char *path, const char *data, size_t len, oci_error *err)
-{
-	_cleanup_free_ char *real = realpath(path, NULL);
-	const char *target = real ? real : path;
-	_cleanup_free_ char *tmp = oci_xasprintf("%s.tmp.XXXXXX", target);
-	_cleanup_free_ char *dir = oci_xstrdup(target);
-	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-	_cleanup_close_ int dfd = -1;
-	struct stat st;
-	int saved;
-
-	if (fd < 0)
-		return oci_err(err, OCI_E_USAGE, "%s: cannot create a temporary file: %s",
-		               target, strerror(errno));
-	if (stat(target, &st) == 0)
-		(void)fchmod(fd, st.st_mode & 07777);
-	if (write_all(fd, data, len) < 0 || fsync(fd) < 0 || close(TAKE_FD(fd)) < 0 ||
-	    rename(tmp, target) < 0) {
-		saved = errno;
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: cannot write: %s", target, strerror(saved));
-	}
-	/* make the rename itself durable */
-	dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		(void)fsync(dfd);
-	return 0;
-}
-
 /* Does the file still hold the bytes cat was loaded from? */
 static bool unchanged_on_disk(const struct cat_catalog *cat)
 {
@@ -154,7 +106,8 @@ static int commit(struct cat_catalog *cat, const struct oci_buf *text, json_t *i
 		               "%s changed since it was read; file left as it was", cat->path);
 	if (cat_load_buffer(cat->path, text->data, text->len, &fresh, err) < 0)
 		return -1;
-	if (write_atomic(cat->path, text->data, text->len, err) < 0) {
+	/* the file keeps its mode; a symlinked catalog stays linked */
+	if (oci_file_replace(cat->path, text->data, text->len, OCI_FILE_MODE_KEEP, err) < 0) {
 		cat_free(fresh);
 		return -1;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "oci/cleanup.h"
+#include "oci/util.h"
 
 static size_t skip_ws(const char *s, size_t len, size_t i)
 {

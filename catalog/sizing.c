@@ -1,6 +1,9 @@
 /* catalog/sizing.c: see sizing.h. */
 #include "catalog/sizing.h"
 
+#include <string.h>
+
+#include "oci/cleanup.h"
 
 void cat_sizing_defaults(struct cat_sizing_opts *o)
 {
@@ -64,4 +67,40 @@ const char *cat_provision_name(enum cat_provision p)
 		return "over-provisioned";
 	}
 	return "?";
+}
+
+int cat_sizing_writeback(const struct cat_catalog *cat, const struct cat_sizing_result *res,
+                         size_t n, bool allow_lower, struct cat_sizing_change **out,
+                         oci_error *err)
+{
+	_cleanup_free_ struct cat_sizing_change *ch = oci_xcalloc(2 * n + 1, sizeof *ch);
+	int n_ch = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool first = true;
+		int want[2] = { -1, -1 };
+		for (size_t k = 0; k < n && first; k++) {
+			if (strcmp(res[k].key, res[i].key) != 0)
+				continue;
+			first = k >= i;
+			if (res[k].min_disk_gb > want[0])
+				want[0] = res[k].min_disk_gb;
+			if (res[k].docker_size_gb > want[1])
+				want[1] = res[k].docker_size_gb;
+		}
+		if (!first)
+			continue;
+		const struct cat_image *img = cat_image_find(cat, res[i].key);
+		if (!img)
+			return oci_err(err, OCI_E_USAGE, "%s: no longer in %s", res[i].key, cat->path);
+		const int cur[2] = { img->min_disk_gb, img->docker_size_gb };
+		static const char *const fields[2] = { "minDiskSizeGb", "dockerSizeGb" };
+		for (int f = 0; f < 2; f++) {
+			if (cur[f] >= 0 && (cur[f] == want[f] || (cur[f] > want[f] && !allow_lower)))
+				continue;
+			ch[n_ch++] = (struct cat_sizing_change){ res[i].key, fields[f], cur[f], want[f] };
+		}
+	}
+	*out = TAKE_PTR(ch);
+	return n_ch;
 }

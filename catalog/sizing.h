@@ -12,12 +12,18 @@
  * GB means 10^9 bytes, as docker and registries print sizes; a provider that
  * sizes disks in GiB then gives 7% more, which errs on the safe side.  Every
  * term is kept so the CLI can print how the figure came about.
+ *
+ * `audit --write` holds the catalog to the recommendation through
+ * cat_sizing_writeback(): which values change, the caller writes them.
  */
 #ifndef CCREG_CATALOG_SIZING_H
 #define CCREG_CATALOG_SIZING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "catalog/catalog.h"
 
 #define CAT_GB 1000000000.0
 #define CAT_DISK_STEP_GB 5
@@ -48,5 +54,26 @@ enum cat_provision { CAT_OK, CAT_UNDER, CAT_OVER };
 enum cat_provision cat_sizing_status(const struct cat_sizing *rec, int min_disk_gb,
                                      int docker_size_gb);
 const char *cat_provision_name(enum cat_provision p); /* "ok", "under-provisioned", ... */
+
+/* `audit --write`'s policy.  res: one entry per image platform audited
+ * (key borrowed, its recommendation).  Each image, in first-seen order, is
+ * held to the largest recommendation over its entries: a catalog value that
+ * is absent or lower is raised to it, a higher one lowered only with
+ * allow_lower, an equal one stays.  *out (the caller frees the array) lists
+ * the values to write, minDiskSizeGb before dockerSizeGb; returns how many,
+ * or -1 with OCI_E_USAGE when an image is not in cat. */
+struct cat_sizing_result {
+	const char *key;
+	int min_disk_gb, docker_size_gb;
+};
+struct cat_sizing_change {
+	const char *key;   /* from res */
+	const char *field; /* "minDiskSizeGb" or "dockerSizeGb" */
+	int from;          /* the catalog's value, -1 when absent */
+	int to;
+};
+int cat_sizing_writeback(const struct cat_catalog *cat, const struct cat_sizing_result *res,
+                         size_t n, bool allow_lower, struct cat_sizing_change **out,
+                         oci_error *err);
 
 #endif

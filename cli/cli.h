@@ -3,9 +3,10 @@
  *
  * A command is `int cmd_NAME(struct cli_ctx *ctx, int argc, char **argv)`,
  * returning the process exit code.  argv[0] is the command name; global
- * options have already been removed from argv wherever they appeared.
- * Each cmd_NAME.c also defines `const char cmd_NAME_usage[]` (the text for
- * `ccreg help NAME` and `ccreg NAME --help`).
+ * options have already been removed from argv wherever they appeared, and
+ * `--help` anywhere has printed the usage instead.  Each cmd_NAME.c also
+ * defines `const struct cli_cmd_spec cmd_NAME_spec` (cli/opt.h): its options,
+ * parsed with cli_opt_next, and its help, generated from the same table.
  */
 #ifndef CCREG_CLI_H
 #define CCREG_CLI_H
@@ -13,6 +14,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "cli/opt.h"
 #include "oci/error.h"
 
 struct reg_client;
@@ -29,6 +31,7 @@ struct cli_global {
 	bool json;             /* --json */
 	int verbose;           /* -v (repeatable) */
 	bool quiet;            /* -q */
+	bool help;             /* -h/--help */
 };
 
 struct cli_ctx {
@@ -36,12 +39,17 @@ struct cli_ctx {
 	struct reg_client *client; /* created on first cli_client() */
 };
 
+/* The command table (cli/main.c), as data for help, man pages and
+ * completion: each command's spec names its options and subcommands. */
 struct cli_command {
 	const char *name;
 	int (*fn)(struct cli_ctx *ctx, int argc, char **argv);
-	const char *summary;
-	const char *usage;
+	const struct cli_cmd_spec *spec;
 };
+extern const struct cli_command cli_commands[];
+extern const size_t cli_n_commands;
+/* The global options (before or after COMMAND) and the environment. */
+extern const struct cli_cmd_spec cli_global_spec;
 
 /* The registry client, created on first use from the global options. */
 struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err);
@@ -50,14 +58,11 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err);
 int cli_fail(const oci_error *err);
 /* Print "ccreg: CMD: MSG" and "Try 'ccreg CMD --help'." and return 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Print the usage of a command on stdout; returns 0. */
+/* Print the usage of a command on stdout; returns 0 (2 for an unknown
+ * command, reported). */
 int cli_help(const char *cmd);
 /* Informational line on stderr unless -q. */
 void cli_info(const struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* getopt_long wrapper state is plain getopt_long; commands call this first
- * so that `--help` anywhere prints usage: returns 1 when help was printed. */
-int cli_wants_help(const char *cmd, int argc, char **argv);
 
 /* --- cli/common.c ----------------------------------------------------------- */
 
@@ -74,7 +79,10 @@ int cli_open_repo(struct cli_ctx *ctx, const char *refstr, bool push, struct oci
 void cli_print_json(json_t *j);
 /* "1.2 MB" style (decimal units, as registries and docker show). */
 void cli_human_size(long long bytes, char *out, size_t n);
-/* Unknown option in getopt_long's loop: the one-line error, exit code 2. */
-int cli_bad_option(const char *cmd, int argc, char **argv);
+/* CLI_OPT_UNKNOWN from cli_opt_next: the one-line error, exit code 2. */
+int cli_bad_option(const struct cli_opt_parser *p);
+/* For a command with no options of its own: 0 with the arguments moved to
+ * (*argv)[1] on (optind 1), or the exit code of a reported unknown option. */
+int cli_no_options(const struct cli_cmd_spec *spec, int *argc, char ***argv);
 
 #endif

@@ -6,42 +6,52 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
 #include "oci/platform.h"
+#include "oci/util.h"
 #include "registry/assemble.h"
-#include "registry/transfer.h"
 
-const char cmd_assemble_usage[] =
-	"Usage: ccreg assemble IMAGE[:TAG] [OPTIONS]\n"
-	"       ccreg assemble --to TARGET SOURCE... [OPTIONS]\n\n"
-	"Build and push the multi-arch index of a catalog image from its per-arch\n"
-	"images <package>-x86_64:TAG and <package>-arm64:TAG on --registry, into\n"
-	"<package>:TAG (TAG defaults to the catalog's last version).  With --to,\n"
-	"the index TARGET is made of the given SOURCE references instead.\n\n"
-	"Each platform is read from the image config; a source whose config\n"
-	"contradicts the catalog's arch, or two sources of the same platform, are\n"
-	"refused.  A source that is an index (buildx) is flattened to its image\n"
-	"for the wanted platform (with --to: every image it holds) and the\n"
-	"attestation manifests that point at it.  Blobs are mounted from the\n"
-	"sources' repositories, or copied when that is not possible; child\n"
-	"manifests are pushed by digest; the index is written last, so a failure\n"
-	"leaves the tag as it was.  When the tag already holds the same index,\n"
-	"nothing is written.  Prints the index digest.\n\n"
-	"Options:\n"
-	"      --to TARGET           explicit mode: the reference to write\n"
-	"      --arch LIST           catalog mode: arches to assemble instead of the\n"
-	"                            catalog's (comma-separated: x86_64,arm64)\n"
-	"      --format oci|docker   index type (default: Docker manifest list when\n"
-	"                            every child is Docker schema2 and there are no\n"
-	"                            annotations, else OCI index)\n"
-	"      --annotation KEY=VALUE  annotation on the index (repeatable)\n"
-	"      --also-tag TAG        also point TAG at the index (repeatable)\n"
-	"      --no-attestations     leave out the sources' attestation manifests\n"
-	"      --dry-run             print the plan and the index JSON, write nothing\n"
-	"      --json                print {target, digest, mediaType, children, ...}\n";
+enum { O_TO = 256, O_ARCH, O_FORMAT, O_ANNOT, O_ALSO, O_NOATT, O_DRY, O_JSON };
 
-enum { O_TO = 256, O_ARCH, O_FORMAT, O_ANNOT, O_ALSO, O_NOATT, O_DRY };
+static const struct cli_opt assemble_opts[] = {
+	{ O_TO, 0, "to", CLI_OPT_VALUE, "TARGET", "explicit mode: the reference to write" },
+	{ O_ARCH, 0, "arch", CLI_OPT_VALUE, "LIST",
+	  "catalog mode: arches to assemble instead of the catalog's (comma-separated: x86_64,arm64)" },
+	{ O_FORMAT, 0, "format", CLI_OPT_VALUE, "oci|docker",
+	  "index type (default: Docker manifest list when every child is Docker schema2 and there "
+	  "are no annotations, else OCI index)" },
+	{ O_ANNOT, 0, "annotation", CLI_OPT_LIST, "KEY=VALUE", "annotation on the index (repeatable)" },
+	{ O_ALSO, 0, "also-tag", CLI_OPT_LIST, "TAG", "also point TAG at the index (repeatable)" },
+	{ O_NOATT, 0, "no-attestations", CLI_OPT_FLAG, NULL, "leave out the sources' attestation manifests" },
+	{ O_DRY, 0, "dry-run", CLI_OPT_FLAG, NULL, "print the plan and the index JSON, write nothing" },
+	{ O_JSON, 0, "json", CLI_OPT_FLAG, NULL, "print {target, digest, mediaType, children, ...}",
+	  CLI_OPT_GLOBAL },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_assemble_spec = {
+	.name = "assemble",
+	.summary = "build and push a multi-arch index from per-arch images",
+	.synopsis = (const char *const[]){ "assemble IMAGE[:TAG] [OPTIONS]",
+	                                   "assemble --to TARGET SOURCE... [OPTIONS]", NULL },
+	.description =
+		"Build and push the multi-arch index of a catalog image from its per-arch\n"
+		"images <package>-x86_64:TAG and <package>-arm64:TAG on --registry, into\n"
+		"<package>:TAG (TAG defaults to the catalog's last version).  With --to,\n"
+		"the index TARGET is made of the given SOURCE references instead.\n\n"
+		"Each platform is read from the image config; a source whose config\n"
+		"contradicts the catalog's arch, or two sources of the same platform, are\n"
+		"refused.  A source that is an index (buildx) is flattened to its image\n"
+		"for the wanted platform (with --to: every image it holds) and the\n"
+		"attestation manifests that point at it.  Blobs are mounted from the\n"
+		"sources' repositories, or copied when that is not possible; child\n"
+		"manifests are pushed by digest; the index is written last, so a failure\n"
+		"leaves the tag as it was.  When the tag already holds the same index,\n"
+		"nothing is written.  Prints the index digest.\n",
+	.opts = assemble_opts,
+};
 
 struct args {
 	const char *to;
@@ -55,32 +65,16 @@ struct args {
 
 /* Catalog mode: sources and target from the catalog entry. */
 struct catalog_sources {
+	struct cat_target ct;
 	struct reg_asm_source *src;
-	struct oci_platform *want;
-	char **refs;
 	size_t n;
-	char *target;
+	const char *target; /* ct's */
 };
 
 static void catalog_sources_release(struct catalog_sources *cs)
 {
-	for (size_t i = 0; i < cs->n; i++) {
-		oci_platform_release(&cs->want[i]);
-		free(cs->refs[i]);
-	}
+	cat_target_release(&cs->ct);
 	free(cs->src);
-	free(cs->want);
-	free(cs->refs);
-	free(cs->target);
-}
-
-static const char *catalog_arch_name(const char *s)
-{
-	if (!strcmp(s, "amd64") || !strcmp(s, "x86-64"))
-		return "x86_64";
-	if (!strcmp(s, "aarch64"))
-		return "arm64";
-	return s;
 }
 
 static int from_catalog(struct cli_ctx *ctx, const char *arg, const char *arch_list,
@@ -89,7 +83,6 @@ static int from_catalog(struct cli_ctx *ctx, const char *arg, const char *arch_l
 	struct cat_catalog *cat = NULL;
 	struct cat_image *img;
 	struct cat_version *ver;
-	struct oci_ref ref = { 0 };
 	_cleanup_strv_ char **arches = NULL;
 	size_t n = 0;
 	int rc = -1;
@@ -106,50 +99,38 @@ static int from_catalog(struct cli_ctx *ctx, const char *arg, const char *arch_l
 		_cleanup_free_ char *copy = oci_xstrdup(arch_list);
 		char *save = NULL;
 		for (char *a = strtok_r(copy, ",", &save); a; a = strtok_r(NULL, ",", &save)) {
+			const char *name = cat_arch_from_oci(a);
 			arches = oci_xrealloc(arches, (n + 2) * sizeof *arches);
-			arches[n++] = oci_xstrdup(catalog_arch_name(a));
+			arches[n++] = oci_xstrdup(name ? name : a);
 			arches[n] = NULL;
 		}
 		if (!n) {
 			oci_err(err, OCI_E_USAGE, "--arch: empty list");
 			goto out;
 		}
-	} else {
-		if (!cat_image_multiarch(img)) {
-			oci_err(err, OCI_E_USAGE,
-			        "%s is built for %s only: nothing to assemble (it is pushed directly as %s:%s)",
-			        img->key, img->n_arches ? img->arches[0] : "one arch", img->package, tag);
-			goto out;
-		}
-		arches = oci_xcalloc(img->n_arches + 1, sizeof *arches);
-		for (n = 0; n < img->n_arches; n++)
-			arches[n] = oci_xstrdup(img->arches[n]);
-	}
-	cs->src = oci_xcalloc(n, sizeof *cs->src);
-	cs->want = oci_xcalloc(n, sizeof *cs->want);
-	cs->refs = oci_xcalloc(n, sizeof *cs->refs);
-	for (size_t i = 0; i < n; i++) {
-		const char *oci_arch = oci_arch_from_catalog(arches[i]);
-		if (!oci_arch) {
-			oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\" (x86_64 or arm64)", img->key,
-			        arches[i]);
-			goto out;
-		}
-		if (cat_source_ref(img, arches[i], tag, ctx->g.registry, &ref, err) < 0)
-			goto out;
-		cs->refs[i] = oci_ref_string(&ref);
-		oci_ref_release(&ref);
-		oci_platform_set(&cs->want[i], "linux", oci_arch, NULL);
-		cs->src[i].ref = cs->refs[i];
-		cs->src[i].want = &cs->want[i];
-		cs->n = i + 1;
-	}
-	if (cat_target_ref(img, tag, ctx->g.registry, &ref, err) < 0)
+	} else if (!cat_image_multiarch(img)) {
+		oci_err(err, OCI_E_USAGE,
+		        "%s is built for %s only: nothing to assemble (it is pushed directly as %s:%s)",
+		        img->key, img->n_arches ? img->arches[0] : "one arch", img->package, tag);
 		goto out;
-	cs->target = oci_ref_string(&ref);
+	}
+	/* assemble names the arches it knows */
+	for (char *const *a = arches ? arches : img->arches; *a; a++)
+		if (!cat_arch_to_oci(*a)) {
+			oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\" (x86_64 or arm64)", img->key, *a);
+			goto out;
+		}
+	if (cat_target_init(&cs->ct, img, tag, ctx->g.registry, arches, err) < 0)
+		goto out;
+	cs->n = cs->ct.n;
+	cs->target = cs->ct.reference;
+	cs->src = oci_xcalloc(cs->n + 1, sizeof *cs->src);
+	for (size_t i = 0; i < cs->n; i++) {
+		cs->src[i].ref = cs->ct.sources[i];
+		cs->src[i].want = &cs->ct.want[i];
+	}
 	rc = 0;
 out:
-	oci_ref_release(&ref);
 	cat_free(cat);
 	return rc;
 }
@@ -205,41 +186,32 @@ static json_t *plan_json(const struct reg_asm_plan *p, bool dry)
 
 static int parse_args(int argc, char **argv, struct args *a)
 {
-	static const struct option opts[] = {
-		{ "to", required_argument, NULL, O_TO },
-		{ "arch", required_argument, NULL, O_ARCH },
-		{ "format", required_argument, NULL, O_FORMAT },
-		{ "annotation", required_argument, NULL, O_ANNOT },
-		{ "also-tag", required_argument, NULL, O_ALSO },
-		{ "no-attestations", no_argument, NULL, O_NOATT },
-		{ "dry-run", no_argument, NULL, O_DRY },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	int ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_assemble_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		switch (ch) {
 		case O_TO:
-			a->to = optarg;
+			a->to = p.value;
 			break;
 		case O_ARCH:
-			a->arch = optarg;
+			a->arch = p.value;
 			break;
 		case O_FORMAT:
-			if (!strcmp(optarg, "oci"))
+			if (!strcmp(p.value, "oci"))
 				a->format = REG_ASM_OCI;
-			else if (!strcmp(optarg, "docker"))
+			else if (!strcmp(p.value, "docker"))
 				a->format = REG_ASM_DOCKER;
 			else
 				return cli_usage_error("assemble", "--format: \"%s\" is not oci or docker",
-				                       optarg);
+				                       p.value);
 			break;
 		case O_ANNOT: {
-			const char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg)
+			const char *eq = strchr(p.value, '=');
+			if (!eq || eq == p.value)
 				return cli_usage_error("assemble", "--annotation: expected KEY=VALUE, got \"%s\"",
-				                       optarg);
-			_cleanup_free_ char *key = oci_xstrndup(optarg, (size_t)(eq - optarg));
+				                       p.value);
+			_cleanup_free_ char *key = oci_xstrndup(p.value, (size_t)(eq - p.value));
 			if (!a->annotations)
 				a->annotations = json_object();
 			json_object_set_new(a->annotations, key, json_string(eq + 1));
@@ -247,7 +219,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 		}
 		case O_ALSO:
 			a->also = oci_xrealloc(a->also, (a->n_also + 2) * sizeof *a->also);
-			a->also[a->n_also++] = oci_xstrdup(optarg);
+			a->also[a->n_also++] = oci_xstrdup(p.value);
 			a->also[a->n_also] = NULL;
 			break;
 		case O_NOATT:
@@ -257,7 +229,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->dry = true;
 			break;
 		default:
-			return cli_bad_option("assemble", argc, argv);
+			return cli_bad_option(&p);
 		}
 	}
 	if (a->to && a->arch)
@@ -324,20 +296,23 @@ int cmd_assemble(struct cli_ctx *ctx, int argc, char **argv)
 		cli_info(ctx, "%s:%s: already up to date (%s)", plan.target_name, plan.tags[0].tag,
 		         plan.index_digest);
 	} else {
-		if (reg_asm_execute(&plan, &err) < 0) {
+		/* progress as copy shows it; the summary is the line below */
+		struct cli_progress *prog = cli_progress_new(ctx, "assemble", plan.blob_bytes,
+		                                             plan.n_blobs);
+		struct reg_progress hook = cli_progress_hook(prog);
+		struct cli_progress_stats st = { 0 };
+		int r = reg_asm_execute(&plan, &hook, &err);
+		cli_progress_finish(prog, false, &st);
+		cli_progress_free(prog);
+		if (r < 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
-		size_t counts[4] = { 0 };
-		for (size_t i = 0; i < plan.n_blobs; i++)
-			if (plan.blobs[i].how > 0 && plan.blobs[i].how < 4)
-				counts[plan.blobs[i].how]++;
 		size_t n_att = plan.n_children - plan.n_images;
 		cli_info(ctx, "%s:%s: %zu image%s, %zu attestation%s; blobs: %zu present, %zu mounted, %zu copied",
 		         plan.target_name, plan.tags[0].tag, plan.n_images,
-		         plan.n_images == 1 ? "" : "s", n_att, n_att == 1 ? "" : "s",
-		         counts[REG_COPY_EXISTS],
-		         counts[REG_COPY_MOUNTED], counts[REG_COPY_STREAMED]);
+		         plan.n_images == 1 ? "" : "s", n_att, n_att == 1 ? "" : "s", st.existed,
+		         st.mounted, st.transferred);
 	}
 	if (ctx->g.json)
 		cli_print_json(plan_json(&plan, false));

@@ -5,27 +5,73 @@
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
-#include "cli/verify.h"
 #include "oci/cleanup.h"
 #include "oci/platform.h"
+#include "oci/util.h"
+#include "registry/verify.h"
 
-const char cmd_catalog_usage[] =
-	"Usage: ccreg catalog SUBCOMMAND [ARGS]\n\n"
-	"Read and edit the catalog (-C FILE, default $CCREG_CATALOG or ./images.json).\n\n"
-	"  list                          container images, their arches and newest tag\n"
-	"  tag IMAGE                     tag of the last version\n"
-	"  version IMAGE [TAG]           version (else tag) of the last version, or of TAG\n"
-	"  add-version IMAGE TAG [--label L] [--version V]\n"
-	"                                append an untested version\n"
-	"  mark-tested IMAGE TAG [--no-verify]\n"
-	"                                check the tag in the registry as `ccreg verify\n"
-	"                                IMAGE:TAG` does, then set \"tested\": true; a\n"
-	"                                failed check changes nothing (exit 1);\n"
-	"                                --no-verify skips the check\n"
-	"  lint                          problems in the catalog file itself, one per line;\n"
-	"                                exits 1 when there are any\n\n"
-	"Edits change only the bytes they must and replace the file atomically.\n"
-	"With --json, list and lint print one JSON document.\n";
+static const struct cli_opt add_version_opts[] = {
+	{ 'l', 0, "label", CLI_OPT_VALUE, "L", "label of the added version" },
+	{ 'V', 0, "version", CLI_OPT_VALUE, "V", "version field of the added version" },
+	{ 0 },
+};
+
+static const struct cli_opt mark_tested_opts[] = {
+	{ 'n', 0, "no-verify", CLI_OPT_FLAG, NULL, "set \"tested\" without checking the registry" },
+	{ 0 },
+};
+
+static const struct cli_cmd_spec sub_list = {
+	.name = "list",
+	.summary = "container images, their arches and newest tag",
+	.synopsis = (const char *const[]){ "list", NULL },
+};
+
+static const struct cli_cmd_spec sub_tag = {
+	.name = "tag",
+	.summary = "tag of the last version",
+	.synopsis = (const char *const[]){ "tag IMAGE", NULL },
+};
+
+static const struct cli_cmd_spec sub_version = {
+	.name = "version",
+	.summary = "version (else tag) of the last version, or of TAG",
+	.synopsis = (const char *const[]){ "version IMAGE [TAG]", NULL },
+};
+
+static const struct cli_cmd_spec sub_add_version = {
+	.name = "add-version",
+	.summary = "append an untested version",
+	.synopsis = (const char *const[]){ "add-version IMAGE TAG [--label L] [--version V]", NULL },
+	.opts = add_version_opts,
+};
+
+static const struct cli_cmd_spec sub_mark_tested = {
+	.name = "mark-tested",
+	.summary = "check the tag in the registry as `ccreg verify IMAGE:TAG` does, then set "
+	           "\"tested\": true; a failed check changes nothing (exit 1); --no-verify "
+	           "skips the check",
+	.synopsis = (const char *const[]){ "mark-tested IMAGE TAG [--no-verify]", NULL },
+	.opts = mark_tested_opts,
+};
+
+static const struct cli_cmd_spec sub_lint = {
+	.name = "lint",
+	.summary = "problems in the catalog file itself, one per line; exits 1 when there are any",
+	.synopsis = (const char *const[]){ "lint", NULL },
+};
+
+const struct cli_cmd_spec cmd_catalog_spec = {
+	.name = "catalog",
+	.summary = "read and edit the catalog (images.json)",
+	.synopsis = (const char *const[]){ "catalog SUBCOMMAND [ARGS]", NULL },
+	.description = "Read and edit the catalog (-C FILE, default $CCREG_CATALOG or ./images.json).\n",
+	.subcommands = (const struct cli_cmd_spec *const[]){ &sub_list, &sub_tag, &sub_version,
+		&sub_add_version, &sub_mark_tested, &sub_lint, NULL },
+	.epilog =
+		"Edits change only the bytes they must and replace the file atomically.\n"
+		"With --json, list and lint print one JSON document.\n",
+};
 
 static int load(const struct cli_ctx *ctx, struct cat_catalog **cat)
 {
@@ -53,7 +99,7 @@ static json_t *strv_json(char **v, size_t n, bool oci)
 	json_t *a = json_array();
 
 	for (size_t i = 0; i < n; i++) {
-		const char *name = oci ? oci_arch_from_catalog(v[i]) : v[i];
+		const char *name = oci ? cat_arch_to_oci(v[i]) : v[i];
 		if (!name)
 			continue;
 		json_array_append_new(a, oci ? json_sprintf("linux/%s", name) : json_string(name));
@@ -137,14 +183,28 @@ static int do_lint(struct cli_ctx *ctx, struct cat_catalog *cat)
 static int verify_tag(struct cli_ctx *ctx, const struct cat_catalog *cat, const char *key,
                       const char *tag)
 {
-	_cleanup_free_ char *arg = oci_xasprintf("%s:%s", key, tag);
+	_cleanup_free_ char *arg = oci_xasprintf("%s:%s", key, tag), *name = NULL;
 	struct cat_image *img;
 	struct cat_version *ver;
+	struct cat_target ct = { 0 };
+	struct reg_client *c;
 	oci_error err = { 0 }, e2 = { 0 };
+	int rc = -1;
 
 	if (cat_parse_image_tag(cat, arg, &img, &ver, &err) < 0)
 		return cli_fail(&err);
-	if (cli_verify_version(ctx, img, ver, false, &err) == 0)
+	if (cat_target_init(&ct, img, tag, ctx->g.registry, NULL, &err) == 0 &&
+	    (c = cli_client(ctx, &err))) {
+		struct reg_verify_target t = { .repo = reg_repo_new(c, &ct.ref, false), .tag = ct.tag,
+		                               .want = ct.want, .n_want = ct.n,
+		                               .single_arch = ct.single_arch };
+		name = oci_xasprintf("%s:%s (%s)", key, tag, ct.reference);
+		rc = reg_verify_one(&t, false, ctx->g.jobs, name, &err);
+		reg_verify_target_release(&t);
+		reg_repo_free(t.repo);
+	}
+	cat_target_release(&ct);
+	if (rc == 0)
 		return 0;
 	oci_err(&e2, err.code, "%s; not marked tested", err.msg);
 	return cli_fail(&e2);
@@ -152,12 +212,7 @@ static int verify_tag(struct cli_ctx *ctx, const struct cat_catalog *cat, const 
 
 int cmd_catalog(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "label", required_argument, NULL, 'l' },
-		{ "version", required_argument, NULL, 'V' },
-		{ "no-verify", no_argument, NULL, 'n' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *label = NULL, *version = NULL, *sub;
 	bool no_verify = false;
 	struct cat_catalog *cat = NULL;
@@ -171,17 +226,16 @@ int cmd_catalog(struct cli_ctx *ctx, int argc, char **argv)
 		                                  "add-version, mark-tested or lint");
 	sub = argv[1];
 	argc--, argv++;
-	optind = 0; /* glibc: full reset, argv changed */
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_catalog_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'l')
-			label = optarg;
+			label = p.value;
 		else if (ch == 'V')
-			version = optarg;
+			version = p.value;
 		else if (ch == 'n')
 			no_verify = true;
 		else
-			return cli_bad_option("catalog", argc, argv);
+			return cli_bad_option(&p);
 	}
 	args = argv + optind;
 	nargs = argc - optind;

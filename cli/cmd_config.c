@@ -4,38 +4,46 @@
 #include "cli/commands.h"
 #include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/image.h"
 
-const char cmd_config_usage[] =
-	"Usage: ccreg config REF [--platform OS/ARCH[/VARIANT]]\n\n"
-	"Print the image config (verified).  For an index, the platform defaults to\n"
-	"this machine's.\n";
+static const struct cli_opt config_opts[] = {
+	{ 'p', 'p', "platform", CLI_OPT_VALUE, "OS/ARCH[/VARIANT]", "the platform to pick from an index" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_config_spec = {
+	.name = "config",
+	.summary = "print an image config",
+	.synopsis = (const char *const[]){ "config REF [--platform OS/ARCH[/VARIANT]]", NULL },
+	.description =
+		"Print the image config (verified).  For an index, the platform defaults to\n"
+		"this machine's.\n",
+	.opts = config_opts,
+};
 
 int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "platform", required_argument, NULL, 'p' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *platform = NULL;
 	int ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "p:", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_config_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'p')
-			platform = optarg;
+			platform = p.value;
 		else
-			return cli_bad_option("config", argc, argv);
+			return cli_bad_option(&p);
 	}
 	if (argc - optind != 1)
 		return cli_usage_error("config", "expected one reference");
 
 	oci_error err = { 0 };
-	struct oci_ref ref = { 0 };
-	struct oci_platform want = { 0 };
-	struct reg_repo *repo = NULL;
-	struct reg_image img = { 0 };
-	struct oci_config cfg = { 0 };
-	struct oci_buf raw = { 0 };
+	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
+	_cleanup_(oci_platform_releasep) struct oci_platform want = { 0 };
+	_cleanup_(reg_repo_freep) struct reg_repo *repo = NULL;
+	_cleanup_(reg_image_releasep) struct reg_image img = { 0 };
+	_cleanup_(oci_config_releasep) struct oci_config cfg = { 0 };
+	_cleanup_buf_ struct oci_buf raw = { 0 };
 	int rc = 0;
 
 	if (platform)
@@ -44,18 +52,10 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 		reg_host_platform(&want);
 	if (rc < 0 || cli_open_repo(ctx, argv[optind], false, &ref, &repo, &err) < 0 ||
 	    reg_image_get(repo, oci_ref_reference(&ref), &want, &img, &err) < 0 ||
-	    reg_config_get(repo, &img.m.config, &cfg, &raw, &err) < 0) {
-		rc = cli_fail(&err);
-	} else {
-		fwrite(raw.data, 1, raw.len, stdout);
-		if (raw.len && raw.data[raw.len - 1] != '\n' && isatty(fileno(stdout)))
-			fputc('\n', stdout);
-	}
-	oci_buf_release(&raw);
-	oci_config_release(&cfg);
-	reg_image_release(&img);
-	reg_repo_free(repo);
-	oci_ref_release(&ref);
-	oci_platform_release(&want);
-	return rc;
+	    reg_config_get(repo, &img.m.config, &cfg, &raw, &err) < 0)
+		return cli_fail(&err);
+	fwrite(raw.data, 1, raw.len, stdout);
+	if (raw.len && raw.data[raw.len - 1] != '\n' && isatty(fileno(stdout)))
+		fputc('\n', stdout);
+	return 0;
 }

@@ -4,43 +4,47 @@
 
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "oci/cleanup.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
-#include "registry/xfer.h"
+#include "registry/copy.h"
 
-const char cmd_copy_usage[] =
-	"Usage: ccreg copy [--platform P]... SRC DEST\n\n"
-	"Copy the image SRC to DEST, registry to registry: every platform of an\n"
-	"index unless --platform selects some.  Blobs are mounted across\n"
-	"repositories of one registry, streamed between registries (no temporary\n"
-	"files), concurrently (--jobs) and each once.  Manifests are copied byte\n"
-	"for byte, so digests are preserved.  Prints the copied digest.\n\n"
-	"Options:\n"
-	"      --platform P    os/arch[/variant] to copy from an index (repeatable).\n"
-	"                      One platform copies just that image's manifest; several\n"
-	"                      (but not all) write a new index holding only them,\n"
-	"                      which has a new digest.\n";
+static const struct cli_opt copy_opts[] = {
+	{ 'p', 0, "platform", CLI_OPT_LIST, "P",
+	  "os/arch[/variant] to copy from an index (repeatable).  One platform copies just that "
+	  "image's manifest; several (but not all) write a new index holding only them, which has "
+	  "a new digest." },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_copy_spec = {
+	.name = "copy",
+	.summary = "copy an image between repositories or registries",
+	.synopsis = (const char *const[]){ "copy [--platform P]... SRC DEST", NULL },
+	.description =
+		"Copy the image SRC to DEST, registry to registry: every platform of an\n"
+		"index unless --platform selects some.  Blobs are mounted across\n"
+		"repositories of one registry, streamed between registries (no temporary\n"
+		"files), concurrently (--jobs) and each once.  Manifests are copied byte\n"
+		"for byte, so digests are preserved.  Prints the copied digest.\n",
+	.opts = copy_opts,
+};
 
 int cmd_copy(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "platform", required_argument, NULL, 'p' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	struct oci_platform *plats = NULL;
 	size_t n_plats = 0;
 	int ch, rc = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_copy_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'p') {
-			if (cli_add_platform("copy", optarg, &plats, &n_plats) < 0) {
+			if (cli_add_platform("copy", p.value, &plats, &n_plats) < 0) {
 				cli_free_platforms(plats, n_plats);
 				return OCI_E_USAGE;
 			}
 		} else {
 			cli_free_platforms(plats, n_plats);
-			return cli_bad_option("copy", argc, argv);
+			return cli_bad_option(&p);
 		}
 	}
 	if (argc - optind != 2) {
@@ -64,13 +68,15 @@ int cmd_copy(struct cli_ctx *ctx, int argc, char **argv)
 	 * push and the mounts */
 	if (reg_repo_same_registry(src, dst))
 		reg_repo_add_pull_scope(dst, sref.path);
-	if (reg_plan_from_registry(src, oci_ref_reference(&sref), plats, n_plats, &plan, &err) < 0) {
+	struct reg_walk_source from = { .repo = src };
+	if (reg_plan_build(&from, oci_ref_reference(&sref), plats, n_plats, ctx->g.jobs, &plan,
+	                   &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
 	prog = cli_progress_new(ctx, "copy", plan.blob_bytes, plan.n_blobs);
-	struct reg_xfer_opts o = { .jobs = ctx->g.jobs, .progress = cli_progress_hook(prog) };
-	int r = reg_xfer_to_registry(&plan, src, NULL, dst, oci_ref_reference(&dref), &o, &err);
+	struct reg_copy_opts o = { .jobs = ctx->g.jobs, .progress = cli_progress_hook(prog) };
+	int r = reg_copy_to_registry(&plan, &from, dst, oci_ref_reference(&dref), &o, &err);
 	cli_progress_finish(prog, r == 0, &st);
 	if (r < 0) {
 		rc = cli_fail(&err);

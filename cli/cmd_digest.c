@@ -6,18 +6,24 @@
 #include "oci/ref.h"
 #include "registry/client.h"
 
-const char cmd_digest_usage[] =
-	"Usage: ccreg digest REF\n\n"
-	"Print the digest of the manifest or index REF points to (sha256:...).\n";
+const struct cli_cmd_spec cmd_digest_spec = {
+	.name = "digest",
+	.summary = "print the digest a reference points to",
+	.synopsis = (const char *const[]){ "digest REF", NULL },
+	.description =
+		"Print the digest of the manifest or index REF points to (sha256:...).\n",
+};
 
 int cmd_digest(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return argc == 2 ? cli_usage_error("digest", "unknown option '%s'", argv[1])
-		                 : cli_usage_error("digest", "expected one reference");
+	int r = cli_no_options(&cmd_digest_spec, &argc, &argv);
+	if (r)
+		return r;
+	if (argc != 2)
+		return cli_usage_error("digest", "expected one reference");
 	oci_error err = { 0 };
-	struct oci_ref ref = { 0 };
-	struct reg_repo *repo = NULL;
+	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
+	_cleanup_(reg_repo_freep) struct reg_repo *repo = NULL;
 	_cleanup_free_ char *digest = NULL;
 	int rc = 0;
 
@@ -44,7 +50,5 @@ int cmd_digest(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		printf("%s\n", digest);
 	}
-	reg_repo_free(repo);
-	oci_ref_release(&ref);
 	return rc;
 }

@@ -7,14 +7,18 @@
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/image.h"
-#include "registry/parallel.h"
 
-const char cmd_inspect_usage[] =
-	"Usage: ccreg inspect REF [--json]\n\n"
-	"Show what REF points to: media type, digest, and for each platform the\n"
-	"manifest digest, config digest, layer count and compressed size.\n"
-	"Children of an index are fetched concurrently (--jobs).\n";
+const struct cli_cmd_spec cmd_inspect_spec = {
+	.name = "inspect",
+	.summary = "media type, digest, platforms, layers and sizes",
+	.synopsis = (const char *const[]){ "inspect REF [--json]", NULL },
+	.description =
+		"Show what REF points to: media type, digest, and for each platform the\n"
+		"manifest digest, config digest, layer count and compressed size.\n"
+		"Children of an index are fetched concurrently (--jobs).\n",
+};
 
 struct row {
 	char *platform, *digest, *media_type, *config;
@@ -23,14 +27,14 @@ struct row {
 	bool attestation;
 };
 
-struct job {
-	struct reg_repo *repo;
-	const struct oci_index *ix;
-	struct row *rows;
-};
-
-static void fill_row(struct row *r, const struct oci_manifest *m)
+static void fill_row(struct row *r, const struct reg_walk_node *n, const char *platform,
+                     const char *media_type)
 {
+	const struct oci_manifest *m = &n->m;
+	r->platform = oci_xstrdup(platform);
+	r->digest = oci_xstrdup(n->raw.digest);
+	r->media_type = oci_xstrdup(media_type);
+	r->attestation = n->attests != NULL;
 	r->config = oci_xstrdup(m->config.digest);
 	r->layers = m->n_layers;
 	r->bytes = m->config.size;
@@ -38,23 +42,31 @@ static void fill_row(struct row *r, const struct oci_manifest *m)
 		r->bytes += m->layers[i].size;
 }
 
-static int child_job(size_t i, void *ud, oci_error *err)
+/* One row per entry of an index (fetched concurrently), or the manifest's
+ * own row with the platform from its config. */
+static int fill_rows(struct reg_repo *repo, struct reg_walk *w, struct row **rows, size_t *n,
+                     oci_error *err)
 {
-	struct job *j = ud;
-	const struct oci_descriptor *d = &j->ix->manifests[i];
-	struct row *r = &j->rows[i];
-	struct reg_manifest rm = { 0 };
-	struct oci_manifest m = { 0 };
-	r->platform = d->platform ? oci_platform_string(d->platform) : oci_xstrdup("-");
-	r->digest = oci_xstrdup(d->digest);
-	r->media_type = oci_xstrdup(d->media_type);
-	r->attestation = oci_descriptor_attests(d) != NULL;
-	int rc = reg_manifest_get(j->repo, d->digest, &rm, err);
-	if (rc == 0 && (rc = oci_manifest_parse(&m, rm.data, rm.len, rm.media_type, err)) == 0)
-		fill_row(r, &m);
-	oci_manifest_release(&m);
-	reg_manifest_release(&rm);
-	return rc;
+	struct reg_walk_node *top = &w->top;
+	if (top->kind == OCI_DOC_MANIFEST) {
+		struct oci_config cfg = { 0 };
+		if (reg_config_get(repo, &top->m.config, &cfg, NULL, err) < 0)
+			return -1;
+		_cleanup_free_ char *p = oci_platform_string(&cfg.platform);
+		oci_config_release(&cfg);
+		*rows = oci_xcalloc(1, sizeof **rows);
+		*n = 1;
+		fill_row(&(*rows)[0], top, p, top->raw.media_type);
+		return 0;
+	}
+	*rows = oci_xcalloc(top->n_children + 1, sizeof **rows);
+	for (size_t i = 0; i < top->n_children; i++) {
+		struct reg_walk_node *c = &top->children[i];
+		_cleanup_free_ char *p = c->desc.platform ? oci_platform_string(c->desc.platform)
+		                                          : oci_xstrdup("-");
+		fill_row(&(*rows)[(*n)++], c, p, c->desc.media_type);
+	}
+	return 0;
 }
 
 static void print_rows(struct row *rows, size_t n)
@@ -72,48 +84,32 @@ static void print_rows(struct row *rows, size_t n)
 
 int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return argc == 2 ? cli_usage_error("inspect", "unknown option '%s'", argv[1])
-		                 : cli_usage_error("inspect", "expected one reference");
+	int r = cli_no_options(&cmd_inspect_spec, &argc, &argv);
+	if (r)
+		return r;
+	if (argc != 2)
+		return cli_usage_error("inspect", "expected one reference");
 	oci_error err = { 0 };
 	struct oci_ref ref = { 0 };
 	struct reg_repo *repo = NULL;
-	struct reg_image img = { 0 };
+	struct reg_walk w = { 0 };
 	struct row *rows = NULL;
 	size_t n = 0;
 	int rc = 0;
 	_cleanup_free_ char *name = NULL;
 
 	if (cli_open_repo(ctx, argv[1], false, &ref, &repo, &err) < 0 ||
-	    reg_image_get(repo, oci_ref_reference(&ref), NULL, &img, &err) < 0) {
+	    reg_walk(&(struct reg_walk_source){ .repo = repo }, oci_ref_reference(&ref),
+	             &(struct reg_walk_opts){ .pick = REG_PICK_ALL, .jobs = ctx->g.jobs }, &w,
+	             &err) < 0 ||
+	    fill_rows(repo, &w, &rows, &n, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}
-	if (img.kind == OCI_DOC_INDEX) {
-		n = img.index.n_manifests;
-		rows = oci_xcalloc(n, sizeof *rows);
-		struct job j = { repo, &img.index, rows };
-		if (reg_parallel(n, ctx->g.jobs, child_job, &j, &err) < 0) {
-			rc = cli_fail(&err);
-			goto out;
-		}
-	} else {
-		struct oci_config cfg = { 0 };
-		n = 1;
-		rows = oci_xcalloc(1, sizeof *rows);
-		if (reg_config_get(repo, &img.m.config, &cfg, NULL, &err) < 0) {
-			rc = cli_fail(&err);
-			goto out;
-		}
-		rows[0].platform = oci_platform_string(&cfg.platform);
-		rows[0].digest = oci_xstrdup(img.top.digest);
-		rows[0].media_type = oci_xstrdup(img.top.media_type);
-		fill_row(&rows[0], &img.m);
-		oci_config_release(&cfg);
-	}
 
 	name = oci_ref_string(&ref);
-	const char *mt = img.kind == OCI_DOC_INDEX ? img.index.media_type : img.m.media_type;
+	const char *mt = w.top.desc.media_type;
+	const char *digest = w.top.raw.digest;
 	if (ctx->g.json) {
 		json_t *plats = json_array();
 		for (size_t i = 0; i < n; i++)
@@ -124,10 +120,10 @@ int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv)
 				"compressedBytes", (json_int_t)rows[i].bytes,
 				"attestation", rows[i].attestation));
 		cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "reference", name, "mediaType",
-		                         mt ? mt : "", "digest", img.top.digest, "platforms", plats));
+		                         mt ? mt : "", "digest", digest, "platforms", plats));
 	} else {
 		printf("Reference:  %s\nMedia type: %s\nDigest:     %s\n", name, mt ? mt : "",
-		       img.top.digest);
+		       digest);
 		print_rows(rows, n);
 	}
 out:
@@ -138,7 +134,7 @@ out:
 		free(rows[i].config);
 	}
 	free(rows);
-	reg_image_release(&img);
+	reg_walk_release(&w);
 	reg_repo_free(repo);
 	oci_ref_release(&ref);
 	return rc;

@@ -8,28 +8,44 @@
 
 #include "cli/commands.h"
 #include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/client.h"
 #include "registry/creds.h"
 #include "registry/login.h"
 
-const char cmd_login_usage[] =
-	"Usage: ccreg login [REGISTRY] -u USER --password-stdin\n\n"
-	"Check USER and the password read from standard input against REGISTRY\n"
-	"(default docker.io), then store them in the auth file: --auth-file, else\n"
-	"$REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json.\n"
-	"When that file names a credential helper for the registry (credHelpers,\n"
-	"credsStore), the helper stores them.  The file is written with mode 0600;\n"
-	"its other entries are kept.  Docker Hub is stored under\n"
-	"https://index.docker.io/v1/.  Refused credentials exit 4 and store nothing.\n\n"
-	"Options:\n"
-	"  -u, --username USER   the user name\n"
-	"      --password-stdin  read the password (or token) from standard input\n";
+static const struct cli_opt login_opts[] = {
+	{ 'u', 'u', "username", CLI_OPT_VALUE, "USER", "the user name" },
+	{ 'P', 0, "password-stdin", CLI_OPT_FLAG, NULL,
+	  "read the password (or token) from standard input" },
+	{ 'p', 'p', "password", CLI_OPT_VALUE, "PASSWORD",
+	  "refused: a password on the command line is visible to other users" },
+	{ 0 },
+};
 
-const char cmd_logout_usage[] =
-	"Usage: ccreg logout [REGISTRY]\n\n"
-	"Remove the credentials stored for REGISTRY (default docker.io) from the\n"
-	"auth file (see 'ccreg help login') and its credential helper.  Not being\n"
-	"logged in is not an error.\n";
+const struct cli_cmd_spec cmd_login_spec = {
+	.name = "login",
+	.summary = "store credentials for a registry",
+	.synopsis = (const char *const[]){ "login [REGISTRY] -u USER --password-stdin", NULL },
+	.description =
+		"Check USER and the password read from standard input against REGISTRY\n"
+		"(default docker.io), then store them in the auth file: --auth-file, else\n"
+		"$REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json.\n"
+		"When that file names a credential helper for the registry (credHelpers,\n"
+		"credsStore), the helper stores them.  The file is written with mode 0600;\n"
+		"its other entries are kept.  Docker Hub is stored under\n"
+		"https://index.docker.io/v1/.  Refused credentials exit 4 and store nothing.\n",
+	.opts = login_opts,
+};
+
+const struct cli_cmd_spec cmd_logout_spec = {
+	.name = "logout",
+	.summary = "remove stored credentials for a registry",
+	.synopsis = (const char *const[]){ "logout [REGISTRY]", NULL },
+	.description =
+		"Remove the credentials stored for REGISTRY (default docker.io) from the\n"
+		"auth file (see 'ccreg help login') and its credential helper.  Not being\n"
+		"logged in is not an error.\n",
+};
 
 /* "https://index.docker.io/v1/" → "docker.io"; "HOST[:PORT][/…]" → "HOST[:PORT]". */
 static char *registry_arg(const char *cmd, const char *arg, int *rc)
@@ -110,24 +126,19 @@ fail:
 
 int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "username", required_argument, NULL, 'u' },
-		{ "password-stdin", no_argument, NULL, 'P' },
-		{ "password", required_argument, NULL, 'p' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *user = NULL;
 	bool from_stdin = false;
 	int ch, rc = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "u:p:", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_login_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		switch (ch) {
-		case 'u': user = optarg; break;
+		case 'u': user = p.value; break;
 		case 'P': from_stdin = true; break;
 		case 'p':
 			return cli_usage_error("login", "a password on the command line is visible to "
 			                                "other users: use --password-stdin");
-		default: return cli_bad_option("login", argc, argv);
+		default: return cli_bad_option(&p);
 		}
 	}
 	if (argc - optind > 1)
@@ -161,10 +172,9 @@ int cmd_login(struct cli_ctx *ctx, int argc, char **argv)
 
 int cmd_logout(struct cli_ctx *ctx, int argc, char **argv)
 {
-	int ch, rc = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", (const struct option[]){ { 0 } }, NULL)) != -1)
-		return cli_bad_option("logout", argc, argv);
+	int rc = cli_no_options(&cmd_logout_spec, &argc, &argv);
+	if (rc)
+		return rc;
 	if (argc - optind > 1)
 		return cli_usage_error("logout", "expected one registry");
 	_cleanup_free_ char *domain = registry_arg("logout", optind < argc ? argv[optind] : "docker.io", &rc);

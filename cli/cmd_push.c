@@ -6,30 +6,41 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "oci/cleanup.h"
+#include "oci/mediatype.h"
 #include "oci/ref.h"
-#include "registry/xfer.h"
+#include "oci/util.h"
+#include "registry/copy.h"
 
 #define DEFAULT_LEVEL 1
 
-const char cmd_push_usage[] =
-	"Usage: ccreg push [--mount-from REPO] [--compression-level N] SRC DEST\n\n"
-	"Push an image from files to the registry reference DEST (its tag, else\n"
-	"latest).  SRC is one of:\n"
-	"  oci:DIR[:NAME]                an OCI image layout: the index.json entry\n"
-	"                                named NAME, or the only entry; a single\n"
-	"                                image or an index with its children\n"
-	"  docker-archive:FILE[:REF|@N]  a `docker save` tarball: the image tagged\n"
-	"                                REF, the N-th, or the only one; pushed as\n"
-	"                                Docker schema2 with gzip layers (plain\n"
-	"                                layers are compressed while uploading and\n"
-	"                                checked against the config's diff_ids)\n\n"
-	"Blobs the registry already has are skipped; the rest upload concurrently\n"
-	"(--jobs), each once; manifests go children first, then the index, then\n"
-	"the tag.  Prints the pushed digest.\n\n"
-	"Options:\n"
-	"      --mount-from REPO        try a cross-repository mount from REPO (a\n"
-	"                               repository on DEST's registry) before uploading\n"
-	"      --compression-level N    gzip level 1-9 for docker-archive layers (default 1)\n";
+static const struct cli_opt push_opts[] = {
+	{ 'm', 0, "mount-from", CLI_OPT_VALUE, "REPO",
+	  "try a cross-repository mount from REPO (a repository on DEST's registry) before uploading" },
+	{ 'l', 0, "compression-level", CLI_OPT_VALUE, "N",
+	  "gzip level 1-9 for docker-archive layers (default 1)" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_push_spec = {
+	.name = "push",
+	.summary = "push an OCI layout or docker-archive to a registry",
+	.synopsis = (const char *const[]){ "push [--mount-from REPO] [--compression-level N] SRC DEST", NULL },
+	.description =
+		"Push an image from files to the registry reference DEST (its tag, else\n"
+		"latest).  SRC is one of:\n"
+		"  oci:DIR[:NAME]                an OCI image layout: the index.json entry\n"
+		"                                named NAME, or the only entry; a single\n"
+		"                                image or an index with its children\n"
+		"  docker-archive:FILE[:REF|@N]  a `docker save` tarball: the image tagged\n"
+		"                                REF, the N-th, or the only one; pushed as\n"
+		"                                Docker schema2 with gzip layers (plain\n"
+		"                                layers are compressed while uploading and\n"
+		"                                checked against the config's diff_ids)\n\n"
+		"Blobs the registry already has are skipped; the rest upload concurrently\n"
+		"(--jobs), each once; manifests go children first, then the index, then\n"
+		"the tag.  Prints the pushed digest.\n",
+	.opts = push_opts,
+};
 
 /* REPO as a path on dest's registry: "a/b", or "host/a/b" on the same host. */
 static int mount_path(const char *s, const struct oci_ref *dest, char **out, oci_error *err)
@@ -59,25 +70,21 @@ static int mount_path(const char *s, const struct oci_ref *dest, char **out, oci
 
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "mount-from", required_argument, NULL, 'm' },
-		{ "compression-level", required_argument, NULL, 'l' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *mount_from = NULL;
 	int level = DEFAULT_LEVEL, ch;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_push_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'm') {
-			mount_from = optarg;
+			mount_from = p.value;
 		} else if (ch == 'l') {
 			char *end;
-			long v = strtol(optarg, &end, 10);
+			long v = strtol(p.value, &end, 10);
 			if (*end || v < 1 || v > 9)
-				return cli_usage_error("push", "--compression-level: '%s' is not 1 to 9", optarg);
+				return cli_usage_error("push", "--compression-level: '%s' is not 1 to 9", p.value);
 			level = (int)v;
 		} else
-			return cli_bad_option("push", argc, argv);
+			return cli_bad_option(&p);
 	}
 	if (argc - optind != 2)
 		return cli_usage_error("push", "expected SRC and DEST");
@@ -105,19 +112,20 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	struct reg_xfer_opts o = { .jobs = ctx->g.jobs, .mount_from = mpath };
+	struct reg_copy_opts o = { .jobs = ctx->g.jobs, .mount_from = mpath };
 	const char *reference = oci_ref_reference(&ref);
+	struct reg_walk_source from = { .layout = &layout };
 
 	if (is_oci) {
 		if (oci_layout_parse_spec(src + 4, &dir, &name, &err) < 0 ||
 		    oci_layout_open(&layout, dir, &err) < 0 ||
-		    reg_plan_from_layout(&layout, name, NULL, 0, &plan, &err) < 0) {
+		    reg_plan_build(&from, name, NULL, 0, ctx->g.jobs, &plan, &err) < 0) {
 			rc = cli_fail(&err);
 			goto out;
 		}
 		prog = cli_progress_new(ctx, "push", plan.blob_bytes, plan.n_blobs);
 		o.progress = cli_progress_hook(prog);
-		int r = reg_xfer_to_registry(&plan, NULL, &layout, repo, reference, &o, &err);
+		int r = reg_copy_to_registry(&plan, &from, repo, reference, &o, &err);
 		cli_progress_finish(prog, r == 0, &st);
 		if (r < 0) {
 			rc = cli_fail(&err);
@@ -145,8 +153,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 			rc = cli_fail(&err);
 			goto out;
 		}
-		cli_progress_report(ctx, digest, "application/vnd.docker.distribution.manifest.v2+json",
-		                    reg_repo_name(repo), &st);
+		cli_progress_report(ctx, digest, OCI_MT_DOCKER_MANIFEST, reg_repo_name(repo), &st);
 	}
 out:
 	cli_progress_free(prog);

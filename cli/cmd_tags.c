@@ -6,32 +6,35 @@
 #include "oci/ref.h"
 #include "registry/client.h"
 
-const char cmd_tags_usage[] =
-	"Usage: ccreg tags REPO [--json]\n\n"
-	"List every tag of a repository, following the registry's pagination.\n";
+const struct cli_cmd_spec cmd_tags_spec = {
+	.name = "tags",
+	.summary = "list every tag of a repository",
+	.synopsis = (const char *const[]){ "tags REPO [--json]", NULL },
+	.description =
+		"List every tag of a repository, following the registry's pagination.\n",
+};
 
 int cmd_tags(struct cli_ctx *ctx, int argc, char **argv)
 {
-	if (argc != 2 || argv[1][0] == '-')
-		return argc == 2 ? cli_usage_error("tags", "unknown option '%s'", argv[1])
-		                 : cli_usage_error("tags", "expected one repository");
+	int r = cli_no_options(&cmd_tags_spec, &argc, &argv);
+	if (r)
+		return r;
+	if (argc != 2)
+		return cli_usage_error("tags", "expected one repository");
 	oci_error err = { 0 };
-	struct oci_ref ref = { 0 };
+	_cleanup_(oci_ref_releasep) struct oci_ref ref = { 0 };
 	_cleanup_strv_ char **tags = NULL;
 	size_t n = 0;
 
 	if (oci_ref_parse_repo(&ref, argv[1], &err) < 0)
 		return cli_fail(&err);
 	struct reg_client *c = cli_client(ctx, &err);
-	if (!c) {
-		oci_ref_release(&ref);
+	if (!c)
 		return cli_fail(&err);
-	}
-	struct reg_repo *repo = reg_repo_new(c, &ref, false);
-	int rc = 0;
-	if (reg_tags_list(repo, &tags, &n, &err) < 0) {
-		rc = cli_fail(&err);
-	} else if (ctx->g.json) {
+	_cleanup_(reg_repo_freep) struct reg_repo *repo = reg_repo_new(c, &ref, false);
+	if (reg_tags_list(repo, &tags, &n, &err) < 0)
+		return cli_fail(&err);
+	if (ctx->g.json) {
 		json_t *arr = json_array();
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(arr, json_string(tags[i]));
@@ -41,7 +44,5 @@ int cmd_tags(struct cli_ctx *ctx, int argc, char **argv)
 		for (size_t i = 0; i < n; i++)
 			printf("%s\n", tags[i]);
 	}
-	reg_repo_free(repo);
-	oci_ref_release(&ref);
-	return rc;
+	return 0;
 }

@@ -1,51 +1,63 @@
 /* cli/cmd_verify.c: `ccreg verify [IMAGE[:TAG]...]`: the catalog checked
  * against the registry, as a table, --json or a JUnit report. */
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "catalog/catalog.h"
 #include "cli/commands.h"
-#include "cli/verify.h"
 #include "oci/cleanup.h"
+#include "oci/file.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/client.h"
 #include "registry/verify.h"
 
-const char cmd_verify_usage[] =
-	"Usage: ccreg verify [IMAGE[:TAG]...] [--all] [--deep] [--junit FILE] [--json]\n\n"
-	"Check the catalog (-C) against the registry (--registry).  For every\n"
-	"container image (disabled ones only when named) and every version marked\n"
-	"tested, the target tag <package>:<tag> must exist; for a multi-arch image\n"
-	"it must be an index holding linux/amd64 and linux/arm64 (extra platforms\n"
-	"and attestations are fine); for a single-arch image, a manifest for its\n"
-	"platform or an index holding it; every child manifest of the index must\n"
-	"resolve in the repository.  Untested versions are checked too and their\n"
-	"failures reported as warnings.\n\n"
-	"  IMAGE          only this image's versions\n"
-	"  IMAGE:TAG      only this version; a named version counts even when untested\n"
-	"  --all          untested versions count like tested ones\n"
-	"  --deep         also check that every config and layer blob exists and that\n"
-	"                 each config's os/architecture matches its index entry\n"
-	"  --junit FILE   also write a JUnit XML report (one testcase per IMAGE:TAG;\n"
-	"                 warnings are skipped testcases)\n\n"
-	"Requests run concurrently over shared connections (--jobs).\n"
-	"Exit status: 0 when every counted version holds; 1 when one fails; 3 (4)\n"
-	"when the registry could not be reached (refused access) for a counted one.\n";
+static const struct cli_arg verify_args[] = {
+	{ "IMAGE", "only this image's versions" },
+	{ "IMAGE:TAG", "only this version; a named version counts even when untested" },
+	{ 0 },
+};
+
+static const struct cli_opt verify_opts[] = {
+	{ 'a', 0, "all", CLI_OPT_FLAG, NULL, "untested versions count like tested ones" },
+	{ 'd', 0, "deep", CLI_OPT_FLAG, NULL,
+	  "also check that every config and layer blob exists and that each config's "
+	  "os/architecture matches its index entry" },
+	{ 'J', 0, "junit", CLI_OPT_VALUE, "FILE",
+	  "also write a JUnit XML report (one testcase per IMAGE:TAG; warnings are skipped testcases)" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cmd_verify_spec = {
+	.name = "verify",
+	.summary = "check the catalog against the registry",
+	.synopsis = (const char *const[]){ "verify [IMAGE[:TAG]...] [--all] [--deep] [--junit FILE] [--json]", NULL },
+	.description =
+		"Check the catalog (-C) against the registry (--registry).  For every\n"
+		"container image (disabled ones only when named) and every version marked\n"
+		"tested, the target tag <package>:<tag> must exist; for a multi-arch image\n"
+		"it must be an index holding linux/amd64 and linux/arm64 (extra platforms\n"
+		"and attestations are fine); for a single-arch image, a manifest for its\n"
+		"platform or an index holding it; every child manifest of the index must\n"
+		"resolve in the repository.  Untested versions are checked too and their\n"
+		"failures reported as warnings.\n",
+	.opts = verify_opts,
+	.args = verify_args,
+	.epilog =
+		"Requests run concurrently over shared connections (--jobs).\n"
+		"Exit status: 0 when every counted version holds; 1 when one fails; 3 (4)\n"
+		"when the registry could not be reached (refused access) for a counted one.\n",
+};
 
 struct row {
 	const struct cat_image *img;
 	const struct cat_version *ver;
 	bool counted;
-	char *reference;
-	struct oci_platform *want;
-	size_t n_want;
+	struct cat_target ct;
+	const char *reference; /* ct's */
 	size_t target; /* into vrun.targets */
 };
 
@@ -62,12 +74,8 @@ struct vrun {
 
 static void vrun_release(struct vrun *v)
 {
-	for (size_t i = 0; i < v->n; i++) {
-		free(v->rows[i].reference);
-		for (size_t w = 0; w < v->rows[i].n_want; w++)
-			oci_platform_release(&v->rows[i].want[w]);
-		free(v->rows[i].want);
-	}
+	for (size_t i = 0; i < v->n; i++)
+		cat_target_release(&v->rows[i].ct);
 	for (size_t i = 0; v->targets && i < v->n; i++)
 		reg_verify_target_release(&v->targets[i]);
 	for (size_t i = 0; i < v->n_repos; i++) {
@@ -117,30 +125,18 @@ static int vrun_exec(struct cli_ctx *ctx, struct vrun *v, bool deep, oci_error *
 	for (size_t i = 0; i < v->n; i++) {
 		struct row *r = &v->rows[i];
 		struct reg_verify_target *t = &v->targets[i];
-		struct oci_ref ref = { 0 };
 
-		if (cat_target_ref(r->img, r->ver->tag, ctx->g.registry, &ref, err) < 0)
+		if (cat_target_init(&r->ct, r->img, r->ver->tag, ctx->g.registry, NULL, err) < 0)
 			return -1;
-		r->reference = oci_ref_string(&ref);
+		r->reference = r->ct.reference;
 		r->target = i;
-		r->want = oci_xcalloc(r->img->n_arches + 1, sizeof *r->want);
-		for (size_t a = 0; a < r->img->n_arches; a++) {
-			const char *arch = oci_arch_from_catalog(r->img->arches[a]);
-			if (!arch) {
-				oci_ref_release(&ref);
-				return oci_err(err, OCI_E_USAGE, "%s: unknown arch \"%s\"", r->img->key,
-				               r->img->arches[a]);
-			}
-			oci_platform_set(&r->want[r->n_want++], "linux", arch, NULL);
-		}
-		t->repo = repo_for(ctx, v, r->img, &ref, err);
-		oci_ref_release(&ref);
+		t->repo = repo_for(ctx, v, r->img, &r->ct.ref, err);
 		if (!t->repo)
 			return -1;
-		t->tag = r->ver->tag;
-		t->want = r->want;
-		t->n_want = r->n_want;
-		t->single_arch = !cat_image_multiarch(r->img);
+		t->tag = r->ct.tag;
+		t->want = r->ct.want;
+		t->n_want = r->ct.n;
+		t->single_arch = r->ct.single_arch;
 	}
 	/* One registry serves the whole catalog: when it cannot be reached, say
 	 * so once instead of retrying every tag. */
@@ -148,27 +144,6 @@ static int vrun_exec(struct cli_ctx *ctx, struct vrun *v, bool deep, oci_error *
 		return -1;
 	reg_verify(v->targets, v->n, deep, ctx->g.jobs);
 	return 0;
-}
-
-int cli_verify_version(struct cli_ctx *ctx, const struct cat_image *img,
-                       const struct cat_version *ver, bool deep, oci_error *err)
-{
-	struct vrun v = { 0 };
-	int rc = 0;
-
-	if (!ver->tag)
-		return oci_err(err, OCI_E_USAGE, "%s: version on line %d has no tag", img->key,
-		               ver->line);
-	vrun_add(&v, img, ver, true);
-	if (vrun_exec(ctx, &v, deep, err) < 0) {
-		rc = -1;
-	} else if (v.targets[0].status != REG_VERIFY_OK) {
-		oci_err(err, v.targets[0].code, "%s:%s (%s): %s", img->key, ver->tag,
-		        v.rows[0].reference, v.targets[0].reason);
-		rc = -1;
-	}
-	vrun_release(&v);
-	return rc;
 }
 
 /* --- output ----------------------------------------------------------------- */
@@ -313,36 +288,19 @@ static void write_junit(FILE *f, const struct vrun *v, size_t failed, size_t war
 	fputs("  </testsuite>\n</testsuites>\n", f);
 }
 
-/* Replace path with the report: temp file beside it, fsync, rename. */
+/* Replace path with the report, atomically (oci/file.h). */
 static int junit_file(const char *path, const struct vrun *v, size_t failed, size_t warnings,
                       double secs, oci_error *err)
 {
-	_cleanup_free_ char *tmp = oci_xasprintf("%s.tmp.XXXXXX", path);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	FILE *f;
-
-	if (fd < 0)
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
-	f = fdopen(fd, "w");
-	if (!f) {
-		close(fd);
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
-	}
-	fchmod(fd, 0644);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	if (!f)
+		abort();
 	write_junit(f, v, failed, warnings, secs);
-	if (fflush(f) != 0 || ferror(f) || fsync(fd) < 0) {
-		int e = errno;
-		fclose(f);
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(e));
-	}
-	if (fclose(f) != 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(e));
-	}
-	return 0;
+	if (fclose(f) != 0)
+		abort(); /* only allocation can fail in a memory stream */
+	return oci_file_replace(path, text, len, 0644, err);
 }
 
 /* --- the command ------------------------------------------------------------- */
@@ -377,12 +335,7 @@ static int select_rows(struct cat_catalog *cat, struct vrun *v, bool all, int na
 
 int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "deep", no_argument, NULL, 'd' },
-		{ "junit", required_argument, NULL, 'J' },
-		{ 0 },
-	};
+	struct cli_opt_parser p;
 	const char *junit = NULL;
 	bool all = false, deep = false;
 	struct cat_catalog *cat = NULL;
@@ -390,23 +343,22 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 	oci_error err = { 0 };
 	size_t failed = 0, warnings = 0, ok = 0, errors = 0;
 	int ch, rc = 0, code = 0;
-	struct timespec t0, t1;
+	int64_t t0 = 0, t1 = 0;
 
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_init(&p, &cmd_verify_spec, argc, argv);
+	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'a')
 			all = true;
 		else if (ch == 'd')
 			deep = true;
 		else if (ch == 'J')
-			junit = optarg;
+			junit = p.value;
 		else
-			return cli_bad_option("verify", argc, argv);
+			return cli_bad_option(&p);
 	}
 	if (junit && !*junit)
 		return cli_usage_error("verify", "--junit needs a file name");
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	t0 = oci_now_ms();
 	if (cat_load(ctx->g.catalog, &cat, &err) < 0)
 		return cli_fail(&err);
 	if (select_rows(cat, &v, all, argc - optind, argv + optind, &err) < 0 ||
@@ -414,7 +366,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
+	t1 = oci_now_ms();
 
 	for (size_t i = 0; i < v.n; i++) {
 		const struct reg_verify_target *t = &v.targets[i];
@@ -439,7 +391,7 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 		cli_print_json(results_json(&v, failed, warnings));
 	else
 		print_table(&v);
-	double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	double secs = (double)(t1 - t0) / 1e3;
 	if (junit && junit_file(junit, &v, failed, warnings, secs, &err) < 0) {
 		rc = cli_fail(&err);
 		goto out;

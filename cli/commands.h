@@ -1,4 +1,4 @@
-/* cli/commands.h: every command's entry point and usage text. */
+/* cli/commands.h: every command's entry point and option/help spec. */
 #ifndef CCREG_CLI_COMMANDS_H
 #define CCREG_CLI_COMMANDS_H
 
@@ -6,7 +6,7 @@
 
 #define CLI_DECLARE(name)                                                  \
 	int cmd_##name(struct cli_ctx *ctx, int argc, char **argv);        \
-	extern const char cmd_##name##_usage[]
+	extern const struct cli_cmd_spec cmd_##name##_spec
 
 CLI_DECLARE(assemble);
 CLI_DECLARE(push);

@@ -1,11 +1,10 @@
 /* cli/common.c: helpers shared by the commands. */
-#include <getopt.h>
 #include <jansson.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/client.h"
 
 int cli_open_repo(struct cli_ctx *ctx, const char *refstr, bool push, struct oci_ref *ref,
@@ -44,8 +43,20 @@ void cli_human_size(long long bytes, char *out, size_t n)
 		snprintf(out, n, "%.*f %s", v < 10 ? 2 : v < 100 ? 1 : 0, v, units[u]);
 }
 
-int cli_bad_option(const char *cmd, int argc, char **argv)
+int cli_bad_option(const struct cli_opt_parser *p)
 {
-	const char *opt = optind - 1 < argc ? argv[optind - 1] : "?";
-	return cli_usage_error(cmd, "option '%s' is unknown or needs a value", opt);
+	return cli_usage_error(p->spec->name, "option '%s' is unknown or needs a value", p->bad);
+}
+
+int cli_no_options(const struct cli_cmd_spec *spec, int *argc, char ***argv)
+{
+	struct cli_opt_parser p;
+	cli_opt_init(&p, spec, *argc, *argv);
+	if (cli_opt_next(&p) != CLI_OPT_DONE)
+		return cli_bad_option(&p);
+	/* argv[optind - 1] becomes the new argv[0]: the arguments follow */
+	*argc -= optind - 1;
+	*argv += optind - 1;
+	optind = 1;
+	return 0;
 }

@@ -1,74 +1,116 @@
 /* cli/main.c: the command table, global options, and dispatch. */
-#include <getopt.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/commands.h"
 #include "config.h"
 #include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/client.h"
 
 static int cmd_version(struct cli_ctx *ctx, int argc, char **argv);
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv);
-static const char cmd_version_usage[] = "Usage: ccreg version\n\nPrint ccreg's version and its libraries'.\n";
-static const char cmd_help_usage[] = "Usage: ccreg help [COMMAND]\n\nList commands, or show one command's usage.\n";
 
-static const struct cli_command commands[] = {
-	{ "assemble", cmd_assemble, "build and push a multi-arch index from per-arch images", cmd_assemble_usage },
-	{ "push", cmd_push, "push an OCI layout or docker-archive to a registry", cmd_push_usage },
-	{ "copy", cmd_copy, "copy an image between repositories or registries", cmd_copy_usage },
-	{ "pull", cmd_pull, "pull an image into an OCI image layout", cmd_pull_usage },
-	{ "manifest", cmd_manifest, "print a manifest or index exactly as served", cmd_manifest_usage },
-	{ "digest", cmd_digest, "print the digest a reference points to", cmd_digest_usage },
-	{ "inspect", cmd_inspect, "media type, digest, platforms, layers and sizes", cmd_inspect_usage },
-	{ "config", cmd_config, "print an image config", cmd_config_usage },
-	{ "tags", cmd_tags, "list every tag of a repository", cmd_tags_usage },
-	{ "blob", cmd_blob, "fetch one blob, verified", cmd_blob_usage },
-	{ "audit", cmd_audit, "measure unpacked sizes and recommend minDiskSizeGb", cmd_audit_usage },
-	{ "verify", cmd_verify, "check the catalog against the registry", cmd_verify_usage },
-	{ "catalog", cmd_catalog, "read and edit the catalog (images.json)", cmd_catalog_usage },
-	{ "login", cmd_login, "store credentials for a registry", cmd_login_usage },
-	{ "logout", cmd_logout, "remove stored credentials for a registry", cmd_logout_usage },
-	{ "version", cmd_version, "print the version", cmd_version_usage },
-	{ "help", cmd_help, "list commands or show a command's usage", cmd_help_usage },
+static const struct cli_cmd_spec cmd_version_spec = {
+	.name = "version",
+	.summary = "print the version",
+	.synopsis = (const char *const[]){ "version", NULL },
+	.description = "Print ccreg's version and its libraries'.\n",
 };
+
+static const struct cli_cmd_spec cmd_help_spec = {
+	.name = "help",
+	.summary = "list commands or show a command's usage",
+	.synopsis = (const char *const[]){ "help [COMMAND]", NULL },
+	.description = "List commands, or show one command's usage.\n",
+};
+
+const struct cli_command cli_commands[] = {
+	{ "assemble", cmd_assemble, &cmd_assemble_spec },
+	{ "push", cmd_push, &cmd_push_spec },
+	{ "copy", cmd_copy, &cmd_copy_spec },
+	{ "pull", cmd_pull, &cmd_pull_spec },
+	{ "manifest", cmd_manifest, &cmd_manifest_spec },
+	{ "digest", cmd_digest, &cmd_digest_spec },
+	{ "inspect", cmd_inspect, &cmd_inspect_spec },
+	{ "config", cmd_config, &cmd_config_spec },
+	{ "tags", cmd_tags, &cmd_tags_spec },
+	{ "blob", cmd_blob, &cmd_blob_spec },
+	{ "audit", cmd_audit, &cmd_audit_spec },
+	{ "verify", cmd_verify, &cmd_verify_spec },
+	{ "catalog", cmd_catalog, &cmd_catalog_spec },
+	{ "login", cmd_login, &cmd_login_spec },
+	{ "logout", cmd_logout, &cmd_logout_spec },
+	{ "version", cmd_version, &cmd_version_spec },
+	{ "help", cmd_help, &cmd_help_spec },
+};
+const size_t cli_n_commands = ARRAY_SIZE(cli_commands);
 
 static const struct cli_command *find_command(const char *name)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
+	for (size_t i = 0; i < ARRAY_SIZE(cli_commands); i++)
+		if (strcmp(cli_commands[i].name, name) == 0)
+			return &cli_commands[i];
 	return NULL;
 }
 
-static const char global_usage[] =
-	"Global options (before or after COMMAND):\n"
-	"  -C, --catalog FILE            catalog file (default $CCREG_CATALOG, else ./images.json)\n"
-	"      --registry HOST[:PORT]    registry of catalog packages (default $CCREG_REGISTRY, else docker.io)\n"
-	"      --auth-file FILE          credentials file (docker config.json or containers auth.json)\n"
-	"      --insecure-registry HOST  allow plain HTTP for HOST (repeatable)\n"
-	"      --insecure                allow plain HTTP and unverified TLS for every host\n"
-	"      --ca-file FILE            extra trusted CA certificates (PEM)\n"
-	"  -j, --jobs N                  parallel transfers/requests (default 4)\n"
-	"      --json                    machine-readable output\n"
-	"  -v, --verbose                 log every HTTP request to stderr (secrets redacted)\n"
-	"  -q, --quiet                   no progress, no informational lines\n"
-	"\nEnvironment (timeouts and retries; unset or 0: the default):\n"
-	"  CCREG_TIMEOUT_CONNECT_MS      connect timeout in ms (10000)\n"
-	"  CCREG_TIMEOUT_LOW_SPEED       abort a transfer slower than 1 KB/s for this many s (30)\n"
-	"  CCREG_TIMEOUT                 whole-request limit for API calls, s (120; blob bodies: none)\n"
-	"  CCREG_MAX_RETRIES             retries after connection errors, 429, 502-504 (4)\n"
-	"  CCREG_RETRY_BASE_MS           first retry backoff in ms, doubling, capped at 8 s (500)\n";
+enum { G_CATALOG = 'C', G_JOBS = 'j', G_VERBOSE = 'v', G_QUIET = 'q', G_HELP = 'h',
+       G_REGISTRY = 256, G_AUTH_FILE, G_INSECURE_REGISTRY, G_INSECURE, G_CA_FILE, G_JSON };
+
+static const struct cli_opt global_opts[] = {
+	{ G_CATALOG, 'C', "catalog", CLI_OPT_VALUE, "FILE",
+	  "catalog file (default $CCREG_CATALOG, else ./images.json)" },
+	{ G_REGISTRY, 0, "registry", CLI_OPT_VALUE, "HOST[:PORT]",
+	  "registry of catalog packages (default $CCREG_REGISTRY, else docker.io)" },
+	{ G_AUTH_FILE, 0, "auth-file", CLI_OPT_VALUE, "FILE",
+	  "credentials file (docker config.json or containers auth.json)" },
+	{ G_INSECURE_REGISTRY, 0, "insecure-registry", CLI_OPT_LIST, "HOST",
+	  "allow plain HTTP for HOST (repeatable)" },
+	{ G_INSECURE, 0, "insecure", CLI_OPT_FLAG, NULL,
+	  "allow plain HTTP and unverified TLS for every host" },
+	{ G_CA_FILE, 0, "ca-file", CLI_OPT_VALUE, "FILE", "extra trusted CA certificates (PEM)" },
+	{ G_JOBS, 'j', "jobs", CLI_OPT_VALUE, "N", "parallel transfers/requests (default 4)" },
+	{ G_JSON, 0, "json", CLI_OPT_FLAG, NULL, "machine-readable output" },
+	{ G_VERBOSE, 'v', "verbose", CLI_OPT_COUNT, NULL,
+	  "log every HTTP request to stderr (secrets redacted)" },
+	{ G_QUIET, 'q', "quiet", CLI_OPT_FLAG, NULL, "no progress, no informational lines" },
+	{ G_HELP, 'h', "help", CLI_OPT_FLAG, NULL, "show the usage of ccreg or of COMMAND" },
+	{ 0 },
+};
+
+const struct cli_cmd_spec cli_global_spec = {
+	.name = "ccreg",
+	.synopsis = (const char *const[]){ "[GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]", NULL },
+	.description = "A daemonless container-registry tool.\n",
+	.opts = global_opts,
+	.epilog =
+		"Environment (timeouts and retries; unset or 0: the default):\n"
+		"  CCREG_TIMEOUT_CONNECT_MS      connect timeout in ms (10000)\n"
+		"  CCREG_TIMEOUT_LOW_SPEED       abort a transfer slower than 1 KB/s for this many s (30)\n"
+		"  CCREG_TIMEOUT                 whole-request limit for API calls, s (120; blob bodies: none)\n"
+		"  CCREG_MAX_RETRIES             retries after connection errors, 429, 502-504 (4)\n"
+		"  CCREG_RETRY_BASE_MS           first retry backoff in ms, doubling, capped at 8 s (500)\n",
+};
+
+static void print_globals(FILE *f)
+{
+	cli_opt_list_fprint(f, "Global options (before or after COMMAND):", cli_global_spec.opts);
+	fprintf(f, "\n%s", cli_global_spec.epilog);
+}
 
 static void print_overview(FILE *f)
 {
-	fprintf(f, "Usage: ccreg [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
-	           "A daemonless container-registry tool.\n\nCommands:\n");
-	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
-		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-	fprintf(f, "\n%s\nRun 'ccreg help COMMAND' for a command's options.\n", global_usage);
+	fprintf(f, "Usage: ccreg %s\n\n%s\nCommands:\n", cli_global_spec.synopsis[0],
+	        cli_global_spec.description);
+	for (size_t i = 0; i < ARRAY_SIZE(cli_commands); i++)
+		fprintf(f, "  %-10s %s\n", cli_commands[i].name, cli_commands[i].spec->summary);
+	print_globals(f);
+	fprintf(f, "\nRun 'ccreg help COMMAND' for a command's options.\n");
 }
 
 int cli_help(const char *cmd)
@@ -76,21 +118,8 @@ int cli_help(const char *cmd)
 	const struct cli_command *c = find_command(cmd);
 	if (!c)
 		return cli_usage_error("help", "unknown command '%s'", cmd);
-	fputs(c->usage, stdout);
-	printf("\n%s", global_usage);
-	return 0;
-}
-
-int cli_wants_help(const char *cmd, int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			break;
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			cli_help(cmd);
-			return 1;
-		}
-	}
+	cli_opt_usage_fprint(stdout, c->spec);
+	print_globals(stdout);
 	return 0;
 }
 
@@ -171,84 +200,44 @@ static void strv_push(char ***v, const char *s)
 	(*v)[n + 1] = NULL;
 }
 
+static int set_global(void *ud, const struct cli_opt *o, const char *val)
+{
+	struct cli_global *g = ud;
+	switch (o->id) {
+	case G_CATALOG: g->catalog = val; break;
+	case G_REGISTRY: g->registry = val; break;
+	case G_AUTH_FILE: g->auth_file = val; break;
+	case G_INSECURE_REGISTRY: strv_push(&g->insecure_hosts, val); break;
+	case G_INSECURE: g->insecure_all = true; break;
+	case G_CA_FILE: g->ca_file = val; break;
+	case G_JOBS: {
+		char *end;
+		long n = strtol(val, &end, 10);
+		if (*end || n < 1 || n > 64) {
+			fprintf(stderr, "ccreg: --jobs: '%s' is not a number from 1 to 64\n", val);
+			return -1;
+		}
+		g->jobs = (int)n;
+		break;
+	}
+	case G_JSON: g->json = true; break;
+	case G_VERBOSE: g->verbose++; break;
+	case G_QUIET: g->quiet = true; break;
+	case G_HELP: g->help = true; break;
+	}
+	return 0;
+}
+
 /* Remove global options from anywhere in argv (before "--").  Returns -1 on
  * a bad global option (message printed). */
 static int take_globals(struct cli_global *g, int *argc, char **argv)
 {
-	int out = 0;
-	bool ended = false;
-	for (int i = 0; i < *argc; i++) {
-		char *a = argv[i];
-		const char *val = NULL;
-		if (ended || a[0] != '-' || strcmp(a, "-") == 0) {
-			argv[out++] = a;
-			continue;
-		}
-		if (strcmp(a, "--") == 0) {
-			ended = true;
-			argv[out++] = a;
-			continue;
-		}
-		/* options taking a value: --opt VAL, --opt=VAL, -C VAL, -CVAL */
-		static const struct { const char *lng; char shrt; } valued[] = {
-			{ "--catalog", 'C' }, { "--registry", 0 }, { "--auth-file", 0 },
-			{ "--insecure-registry", 0 }, { "--ca-file", 0 }, { "--jobs", 'j' },
-		};
-		int which = -1;
-		for (size_t k = 0; k < ARRAY_SIZE(valued) && which < 0; k++) {
-			size_t l = strlen(valued[k].lng);
-			if (strncmp(a, valued[k].lng, l) == 0 && (a[l] == '\0' || a[l] == '=')) {
-				which = (int)k;
-				val = a[l] == '=' ? a + l + 1 : NULL;
-			} else if (valued[k].shrt && a[1] == valued[k].shrt && a[0] == '-' && a[1] != '-') {
-				which = (int)k;
-				val = a[2] ? a + 2 : NULL;
-			}
-		}
-		if (which >= 0) {
-			if (!val) {
-				if (i + 1 >= *argc) {
-					fprintf(stderr, "ccreg: option %s needs a value\n", a);
-					return -1;
-				}
-				val = argv[++i];
-			}
-			switch (which) {
-			case 0: g->catalog = val; break;
-			case 1: g->registry = val; break;
-			case 2: g->auth_file = val; break;
-			case 3: strv_push(&g->insecure_hosts, val); break;
-			case 4: g->ca_file = val; break;
-			case 5: {
-				char *end;
-				long n = strtol(val, &end, 10);
-				if (*end || n < 1 || n > 64) {
-					fprintf(stderr, "ccreg: --jobs: '%s' is not a number from 1 to 64\n", val);
-					return -1;
-				}
-				g->jobs = (int)n;
-				break;
-			}
-			}
-			continue;
-		}
-		if (strcmp(a, "--insecure") == 0)
-			g->insecure_all = true;
-		else if (strcmp(a, "--json") == 0)
-			g->json = true;
-		else if (strcmp(a, "--verbose") == 0)
-			g->verbose++;
-		else if (strcmp(a, "--quiet") == 0)
-			g->quiet = true;
-		else if (a[1] != '-' && a[1] && strspn(a + 1, "vq") == strlen(a + 1)) {
-			for (const char *p = a + 1; *p; p++)
-				*p == 'v' ? g->verbose++ : (g->quiet = true);
-		} else
-			argv[out++] = a;
-	}
-	argv[out] = NULL;
-	*argc = out;
-	return 0;
+	const char *bad = NULL;
+	if (cli_opt_extract(global_opts, argc, argv, set_global, g, &bad) == 0)
+		return 0;
+	if (bad)
+		fprintf(stderr, "ccreg: option %s needs a value\n", bad);
+	return -1;
 }
 
 static void defaults(struct cli_global *g)
@@ -271,9 +260,9 @@ static void defaults(struct cli_global *g)
 
 static int cmd_version(struct cli_ctx *ctx, int argc, char **argv)
 {
-	(void)ctx;
-	if (cli_wants_help("version", argc, argv))
-		return 0;
+	int rc = cli_no_options(&cmd_version_spec, &argc, &argv);
+	if (rc)
+		return rc;
 	printf("ccreg %s\n", CCREG_VERSION);
 	if (ctx->g.verbose)
 		printf("%s\n", reg_versions());
@@ -283,10 +272,48 @@ static int cmd_version(struct cli_ctx *ctx, int argc, char **argv)
 static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 {
 	(void)ctx;
+	int rc = cli_no_options(&cmd_help_spec, &argc, &argv);
+	if (rc)
+		return rc;
 	if (argc > 1)
 		return cli_help(argv[1]);
 	print_overview(stdout);
 	return 0;
+}
+
+/* A closed standard descriptor would be handed to the next file or socket
+ * opened, and output meant for stdout would land there: hold each closed
+ * one with /dev/null, read-only for stdout so that writing still fails. */
+static void hold_std_fds(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		int n = open("/dev/null", fd == 1 ? O_RDONLY : O_RDWR);
+		if (n >= 0 && n != fd) {
+			dup2(n, fd);
+			close(n);
+		}
+	}
+}
+
+/* Output that could not be written is a local I/O failure (exit 5), not
+ * success: check what is still buffered and the stream's error flag. */
+static int close_stdout(int rc)
+{
+	errno = 0;
+	bool failed = fflush(stdout) != 0;
+	int e = errno;
+	failed |= ferror(stdout) != 0;
+	if (fclose(stdout) != 0 && !failed) {
+		failed = true;
+		e = errno;
+	}
+	/* a failed command has said why already; one error line is enough */
+	if (!failed || (rc != 0 && rc != OCI_E_CHECK))
+		return rc;
+	fprintf(stderr, "ccreg: write error on standard output: %s\n", strerror(e ? e : EIO));
+	return OCI_E_IO;
 }
 
 int main(int argc, char **argv)
@@ -294,17 +321,14 @@ int main(int argc, char **argv)
 	struct cli_ctx ctx = { 0 };
 	int rc;
 
+	hold_std_fds();
 	argc--, argv++; /* drop program name */
 	if (take_globals(&ctx.g, &argc, argv) < 0)
 		return OCI_E_USAGE;
 	defaults(&ctx.g);
 	if (argc == 0) {
-		print_overview(stderr);
-		return OCI_E_USAGE;
-	}
-	if (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0) {
-		print_overview(stdout);
-		return 0;
+		print_overview(ctx.g.help ? stdout : stderr);
+		return ctx.g.help ? 0 : OCI_E_USAGE;
 	}
 	if (strcmp(argv[0], "--version") == 0)
 		argv[0] = "version";
@@ -316,17 +340,12 @@ int main(int argc, char **argv)
 			fprintf(stderr, "ccreg: unknown command '%s'\nTry 'ccreg help'.\n", argv[0]);
 		return OCI_E_USAGE;
 	}
-	if (cli_wants_help(c->name, argc, argv))
-		return 0;
+	if (ctx.g.help)
+		return cli_help(c->name);
 	reg_global_init();
 	rc = c->fn(&ctx, argc, argv);
 	reg_client_free(ctx.client);
 	oci_strvfreep(&ctx.g.insecure_hosts);
 	reg_global_cleanup();
-	fflush(stdout);
-	if (ferror(stdout)) {
-		fprintf(stderr, "ccreg: write error on standard output\n");
-		return rc ? rc : OCI_E_REGISTRY;
-	}
-	return rc;
+	return close_stdout(rc);
 }

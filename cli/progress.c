@@ -2,14 +2,13 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli/progress.h"
-#include "oci/cleanup.h"
 #include "oci/platform.h"
+#include "oci/util.h"
 
 #define SLOTS 64
 #define TTY_INTERVAL 0.1
@@ -37,13 +36,6 @@ struct cli_progress {
 	struct slot slots[SLOTS];
 };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 struct cli_progress *cli_progress_new(const struct cli_ctx *ctx, const char *verb,
                                       int64_t total_bytes, size_t n_blobs)
 {
@@ -55,7 +47,7 @@ struct cli_progress *cli_progress_new(const struct cli_ctx *ctx, const char *ver
 	p->total = total_bytes < 0 ? 0 : total_bytes;
 	p->total_known = total_bytes >= 0;
 	p->n_blobs = n_blobs;
-	p->t0 = p->last_draw = now();
+	p->t0 = p->last_draw = oci_now_ms() / 1e3;
 	return p;
 }
 
@@ -133,7 +125,7 @@ static void maybe_draw(struct cli_progress *p, bool force)
 {
 	if (p->quiet)
 		return;
-	double t = now();
+	double t = oci_now_ms() / 1e3;
 	if (p->tty) {
 		if (force || t - p->last_draw >= TTY_INTERVAL) {
 			p->last_draw = t;
@@ -179,7 +171,7 @@ void cli_progress_event(void *ud, enum reg_progress_ev ev, const char *digest, i
 				s->used = true;
 				snprintf(s->name, sizeof s->name, "%s", name);
 				s->size = n;
-				s->start = now();
+				s->start = oci_now_ms() / 1e3;
 			}
 		}
 		if (!p->total_known && n > 0)
@@ -209,14 +201,14 @@ void cli_progress_event(void *ud, enum reg_progress_ev ev, const char *digest, i
 	pthread_mutex_unlock(&p->lock);
 }
 
-void cli_progress_finish(struct cli_progress *p, bool ok, struct cli_progress_stats *stats)
+void cli_progress_finish(struct cli_progress *p, bool summary, struct cli_progress_stats *stats)
 {
 	pthread_mutex_lock(&p->lock);
-	double el = now() - p->t0;
+	double el = oci_now_ms() / 1e3 - p->t0;
 	if (!p->quiet && p->tty)
 		clear_drawn(p);
 	p->drawn = 0;
-	if (ok && !p->quiet) {
+	if (summary && !p->quiet) {
 		char b[32], r[32];
 		human(p->moved, b, sizeof b);
 		human(el > 0 ? (int64_t)((double)p->moved / el) : 0, r, sizeof r);

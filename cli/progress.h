@@ -1,5 +1,6 @@
-/* cli/progress.h: transfer progress on stderr, fed by registry/xfer's
- * callback (from several threads).
+/* cli/progress.h: transfer progress on stderr, fed by the blob step's
+ * callback (registry/blobcopy.h; from several threads) in copy, push, pull
+ * and assemble.
  *
  * On a terminal: a live display, one line per blob in flight and a total
  * line (bytes, rate, ETA), redrawn at most 10 times a second.  When stderr
@@ -14,7 +15,7 @@
 #include <stdint.h>
 
 #include "cli/cli.h"
-#include "registry/xfer.h"
+#include "registry/blobcopy.h"
 
 struct cli_progress_stats {
 	size_t blobs, existed, mounted, transferred;
@@ -24,7 +25,7 @@ struct cli_progress_stats {
 
 struct cli_progress;
 
-/* verb: "push", "copy", "pull".  total_bytes: the plan's blob bytes (-1
+/* verb: "push", "copy", "pull", "assemble".  total_bytes: the plan's blob bytes (-1
  * when unknown: then the sizes the START events give are summed). */
 struct cli_progress *cli_progress_new(const struct cli_ctx *ctx, const char *verb,
                                       int64_t total_bytes, size_t n_blobs);
@@ -34,8 +35,9 @@ static inline struct reg_progress cli_progress_hook(struct cli_progress *p)
 {
 	return (struct reg_progress){ .fn = cli_progress_event, .ud = p };
 }
-/* Clear the live display; with ok, print the summary line (unless -q). */
-void cli_progress_finish(struct cli_progress *p, bool ok, struct cli_progress_stats *stats);
+/* Clear the live display; with summary, print the summary line (unless -q).
+ * stats (optional) receives the counters. */
+void cli_progress_finish(struct cli_progress *p, bool summary, struct cli_progress_stats *stats);
 void cli_progress_free(struct cli_progress *p);
 /* stdout: the digest, or with --json {digest, mediaType, destination,
  * blobs, transferred, existed, mounted, bytes, seconds}. */

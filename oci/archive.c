@@ -6,6 +6,8 @@
 #include <zlib.h>
 
 #include "oci/archive.h"
+#include "oci/cleanup.h"
+#include "oci/util.h"
 
 #define READ_BLOCK (64 << 10)
 #define MAX_LINK_HOPS 8

@@ -23,9 +23,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "oci/cleanup.h"
 #include "oci/digest.h"
 #include "oci/error.h"
+#include "oci/util.h"
 
 #define OCI_ARCHIVE_MAX_JSON (16 << 20) /* manifest.json and configs are read into memory */
 

@@ -1,10 +1,10 @@
 #include "oci/digest.h"
+#include "oci/util.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "oci/cleanup.h"
 
 struct oci_hasher {
 	EVP_MD_CTX *ctx;

@@ -18,6 +18,10 @@ enum oci_errcode {
 	OCI_E_USAGE = 2,    /* bad arguments, invalid reference, bad catalog */
 	OCI_E_REGISTRY = 3, /* network, not found, server error, digest mismatch */
 	OCI_E_AUTH = 4,     /* authentication or authorization refused */
+	OCI_E_IO = 5,       /* a local file could not be written or read after the
+	                     * arguments were accepted: disk full, I/O error,
+	                     * permission denied, output closed (a missing input
+	                     * path is OCI_E_USAGE) */
 };
 
 typedef struct oci_error {

@@ -28,7 +28,7 @@
 #include <zlib.h>
 
 #include "config.h"
-#include "oci/cleanup.h"
+#include "oci/util.h"
 
 #if CCREG_HAVE_ISAL
 #include <isa-l/igzip_lib.h>

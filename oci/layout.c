@@ -7,82 +7,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "oci/cleanup.h"
+#include "oci/file.h"
 #include "oci/layout.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 
 #define LAYOUT_FILE "oci-layout"
 #define LAYOUT_VERSION "1.0.0"
 #define INDEX_MAX (16 << 20)
-#define OCI_LAYOUT_WRITEBACK (8 << 20)
-
-/* Read a whole (small) file; -1 with errno set. */
-static int slurp(const char *path, size_t max, struct oci_buf *out)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	char buf[65536];
-	for (;;) {
-		ssize_t r = read(fd, buf, sizeof buf);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		if (r == 0)
-			return 0;
-		if (out->len + (size_t)r > max) {
-			errno = EFBIG;
-			return -1;
-		}
-		oci_buf_append(out, buf, (size_t)r);
-	}
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *s = p;
-	while (n) {
-		ssize_t w = write(fd, s, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static void fsync_dir(const char *dir)
-{
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0)
-		fsync(fd);
-}
-
-/* Write `path` atomically: temp file beside it, fsync, rename. */
-static int write_atomic(const char *dir, const char *name, const void *p, size_t n,
-                        oci_error *err)
-{
-	_cleanup_free_ char *path = oci_xasprintf("%s/%s", dir, name);
-	_cleanup_free_ char *tmp = oci_xasprintf("%s/.%s.tmp-XXXXXX", dir, name);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
-	if (fchmod(fd, 0644) < 0 || write_all(fd, p, n) < 0 || fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(e));
-	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(e));
-	}
-	fsync_dir(dir);
-	return 0;
-}
 
 /* --- reading ------------------------------------------------------------------ */
 
@@ -90,7 +23,7 @@ static int check_layout_file(const char *dir, bool missing_ok, oci_error *err)
 {
 	_cleanup_free_ char *path = oci_xasprintf("%s/" LAYOUT_FILE, dir);
 	_cleanup_buf_ struct oci_buf b = { 0 };
-	if (slurp(path, 65536, &b) < 0) {
+	if (oci_file_read(path, 65536, &b) < 0) {
 		if (errno == ENOENT && missing_ok)
 			return 1;
 		return oci_err(err, OCI_E_USAGE, "%s: not an OCI image layout (%s: %s)", dir,
@@ -113,7 +46,7 @@ int oci_layout_open(struct oci_layout *l, const char *dir, oci_error *err)
 		return -1;
 	_cleanup_free_ char *path = oci_xasprintf("%s/index.json", dir);
 	_cleanup_buf_ struct oci_buf b = { 0 };
-	if (slurp(path, INDEX_MAX, &b) < 0)
+	if (oci_file_read(path, INDEX_MAX, &b) < 0)
 		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
 	if (oci_index_parse(&l->index, b.data ? b.data : "", b.len, OCI_MT_OCI_INDEX, err) < 0)
 		return oci_err_wrap(err, "%s", path);
@@ -200,7 +133,7 @@ int oci_layout_blob_read(const struct oci_layout *l, const char *digest, size_t 
 	_cleanup_free_ char *path = oci_layout_blob_path(l->dir, digest);
 	if (!path)
 		return oci_err(err, OCI_E_USAGE, "%s: invalid digest %s", l->dir, digest);
-	if (slurp(path, max, out) < 0)
+	if (oci_file_read(path, max, out) < 0)
 		return oci_err(err, OCI_E_USAGE, "%s: blob %s: %s", l->dir, digest,
 		               errno == EFBIG ? "too large to read into memory" : strerror(errno));
 	if (!oci_digest_matches(digest, out->data ? out->data : "", out->len))
@@ -211,33 +144,18 @@ int oci_layout_blob_read(const struct oci_layout *l, const char *digest, size_t 
 
 /* --- writing ------------------------------------------------------------------ */
 
-static int mkdir_p(const char *path)
-{
-	_cleanup_free_ char *p = oci_xstrdup(path);
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 int oci_layout_create(const char *dir, oci_error *err)
 {
 	_cleanup_free_ char *blobs = oci_xasprintf("%s/blobs/sha256", dir);
-	if (mkdir_p(blobs) < 0)
-		return oci_err(err, OCI_E_USAGE, "%s: cannot create the layout: %s", dir, strerror(errno));
+	if (oci_mkdir_p(blobs, 0755) < 0)
+		return oci_err(err, OCI_E_IO, "%s: cannot create the layout: %s", dir, strerror(errno));
 	int r = check_layout_file(dir, true, err);
 	if (r < 0)
 		return -1;
 	if (r == 1) {
 		static const char body[] = "{\"imageLayoutVersion\":\"" LAYOUT_VERSION "\"}";
-		if (write_atomic(dir, LAYOUT_FILE, body, sizeof body - 1, err) < 0)
+		_cleanup_free_ char *path = oci_xasprintf("%s/" LAYOUT_FILE, dir);
+		if (oci_file_replace(path, body, sizeof body - 1, 0644, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -255,65 +173,40 @@ int oci_layout_blob_begin(struct oci_blob_writer *w, const char *dir, const char
                           int64_t size, bool verify, oci_error *err)
 {
 	memset(w, 0, sizeof *w);
-	w->fd = -1;
+	w->f.fd = -1;
 	if (oci_digest_validate(digest, err) < 0)
 		return -1;
-	w->final = oci_layout_blob_path(dir, digest);
 	const char *colon = strchr(digest, ':');
 	_cleanup_free_ char *algdir = oci_xasprintf("%s/blobs/%.*s", dir, (int)(colon - digest), digest);
-	if (mkdir_p(algdir) < 0) {
-		oci_err(err, OCI_E_USAGE, "%s: %s", algdir, strerror(errno));
-		goto fail;
-	}
-	w->tmp = oci_xasprintf("%s/.%s.tmp-XXXXXX", algdir, colon + 1);
-	w->fd = mkostemp(w->tmp, O_CLOEXEC);
-	if (w->fd < 0) {
-		oci_err(err, OCI_E_USAGE, "%s: %s", w->tmp, strerror(errno));
-		goto fail;
-	}
-	fchmod(w->fd, 0644);
+	if (oci_mkdir_p(algdir, 0755) < 0)
+		return oci_err(err, OCI_E_IO, "%s: %s", algdir, strerror(errno));
+	_cleanup_free_ char *final = oci_layout_blob_path(dir, digest);
+	if (oci_file_begin(&w->f, final, 0644, err) < 0)
+		return -1;
 	snprintf(w->digest, sizeof w->digest, "%s", digest);
 	w->size = size;
 	if (verify)
 		w->h = oci_hasher_for(digest);
 	return 0;
-fail:
-	free(w->final);
-	free(w->tmp);
-	memset(w, 0, sizeof *w);
-	w->fd = -1;
-	return -1;
 }
 
 int oci_layout_blob_write(struct oci_blob_writer *w, const void *p, size_t n, oci_error *err)
 {
-	if (w->size >= 0 && w->n + (int64_t)n > w->size)
+	if (w->size >= 0 && w->f.n + (int64_t)n > w->size)
 		return oci_err(err, OCI_E_REGISTRY, "blob %s is larger than %lld bytes", w->digest,
 		               (long long)w->size);
-	if (write_all(w->fd, p, n) < 0)
-		return oci_err(err, OCI_E_USAGE, "%s: %s", w->tmp, strerror(errno));
+	if (oci_file_write(&w->f, p, n, err) < 0)
+		return -1;
 	if (w->h)
 		oci_hasher_update(w->h, p, n);
-	w->n += (int64_t)n;
-	/* start writeback as we go, so the fsync at commit has little left */
-	if (w->n - w->flushed >= OCI_LAYOUT_WRITEBACK) {
-		sync_file_range(w->fd, w->flushed, w->n - w->flushed, SYNC_FILE_RANGE_WRITE);
-		w->flushed = w->n;
-	}
 	return 0;
 }
 
 void oci_layout_blob_abort(struct oci_blob_writer *w)
 {
-	if (w->fd >= 0)
-		close(w->fd);
-	if (w->tmp)
-		unlink(w->tmp);
-	free(w->tmp);
-	free(w->final);
+	oci_file_abort(&w->f);
 	oci_hasher_free(w->h);
-	memset(w, 0, sizeof *w);
-	w->fd = -1;
+	w->h = NULL;
 }
 
 int oci_layout_blob_commit(struct oci_blob_writer *w, oci_error *err)
@@ -327,25 +220,14 @@ int oci_layout_blob_commit(struct oci_blob_writer *w, oci_error *err)
 			goto fail;
 		}
 	}
-	if (w->size >= 0 && w->n != w->size) {
+	if (w->size >= 0 && w->f.n != w->size) {
 		oci_err(err, OCI_E_REGISTRY, "blob %s: size mismatch: got %lld bytes, expected %lld",
-		        w->digest, (long long)w->n, (long long)w->size);
+		        w->digest, (long long)w->f.n, (long long)w->size);
 		goto fail;
 	}
-	if (fsync(w->fd) < 0 || close(w->fd) < 0) {
-		w->fd = -1;
-		oci_err(err, OCI_E_USAGE, "%s: %s", w->tmp, strerror(errno));
-		goto fail;
-	}
-	w->fd = -1;
-	if (rename(w->tmp, w->final) < 0) {
-		oci_err(err, OCI_E_USAGE, "%s: %s", w->final, strerror(errno));
-		goto fail;
-	}
-	free(w->tmp);
-	w->tmp = NULL;
-	oci_layout_blob_abort(w);
-	return 0;
+	oci_hasher_free(w->h);
+	w->h = NULL;
+	return oci_file_commit(&w->f, err);
 fail:
 	oci_layout_blob_abort(w);
 	return -1;
@@ -369,12 +251,12 @@ int oci_layout_set_ref(const char *dir, const char *name, const struct oci_descr
 {
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
-		return oci_err(err, OCI_E_USAGE, "%s: %s", dir, strerror(errno));
+		return oci_err(err, OCI_E_IO, "%s: %s", dir, strerror(errno));
 
 	_cleanup_free_ char *path = oci_xasprintf("%s/index.json", dir);
 	_cleanup_buf_ struct oci_buf b = { 0 };
 	_cleanup_json_ json_t *root = NULL;
-	if (slurp(path, INDEX_MAX, &b) == 0) {
+	if (oci_file_read(path, INDEX_MAX, &b) == 0) {
 		json_error_t jerr;
 		root = json_loadb(b.data ? b.data : "", b.len, 0, &jerr);
 		if (!json_is_object(root) || !json_is_array(json_object_get(root, "manifests")))
@@ -385,7 +267,7 @@ int oci_layout_set_ref(const char *dir, const char *name, const struct oci_descr
 		json_object_set_new(root, "mediaType", json_string(OCI_MT_OCI_INDEX));
 		json_object_set_new(root, "manifests", json_array());
 	} else
-		return oci_err(err, OCI_E_USAGE, "%s: %s", path, strerror(errno));
+		return oci_err(err, OCI_E_IO, "%s: %s", path, strerror(errno));
 
 	json_t *old = json_object_get(root, "manifests");
 	json_t *arr = json_array();
@@ -413,7 +295,7 @@ int oci_layout_set_ref(const char *dir, const char *name, const struct oci_descr
 	_cleanup_free_ char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (!s)
 		abort();
-	return write_atomic(dir, "index.json", s, strlen(s), err);
+	return oci_file_replace(path, s, strlen(s), 0644, err);
 }
 
 int oci_layout_parse_spec(const char *spec, char **dir, char **name, oci_error *err)

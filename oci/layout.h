@@ -10,9 +10,10 @@
  * as files and streamed, or read (small ones) into memory, verified.
  *
  * Writing never leaves a half-written file under a final name: a blob goes
- * to a temporary name in blobs/<alg>/ (".<hex>.tmp-XXXXXX"), is fsynced and
- * verified (digest and size), then renamed; index.json and oci-layout are
- * written the same way.  Setting a ref name replaces only the entry carrying
+ * to a temporary name in blobs/<alg>/ (".<hex>.tmp.XXXXXX"), is verified
+ * (digest and size), fsynced and renamed (oci/file.h); index.json and
+ * oci-layout are written the same way.  Local write failures (disk full,
+ * permission denied) are OCI_E_IO.  Setting a ref name replaces only the entry carrying
  * that name; other entries are kept byte for byte (as JSON values).
  * No network here.
  */
@@ -23,10 +24,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "oci/cleanup.h"
 #include "oci/digest.h"
 #include "oci/error.h"
+#include "oci/file.h"
 #include "oci/manifest.h"
+#include "oci/util.h"
 
 #define OCI_LAYOUT_REF_NAME "org.opencontainers.image.ref.name"
 
@@ -66,12 +68,9 @@ int oci_layout_create(const char *dir, oci_error *err);
 bool oci_layout_blob_exists(const char *dir, const char *digest, int64_t size);
 
 struct oci_blob_writer {
-	int fd;
-	char *tmp, *final;
+	struct oci_file_writer f; /* the temporary file (oci/file.h) */
 	char digest[OCI_DIGEST_MAX];
 	int64_t size; /* expected, -1 unknown */
-	int64_t n;    /* written */
-	int64_t flushed; /* handed to writeback (sync_file_range) */
 	oci_hasher *h; /* NULL when the caller verified the stream itself */
 };
 
@@ -81,7 +80,7 @@ struct oci_blob_writer {
 int oci_layout_blob_begin(struct oci_blob_writer *w, const char *dir, const char *digest,
                           int64_t size, bool verify, oci_error *err);
 int oci_layout_blob_write(struct oci_blob_writer *w, const void *p, size_t n, oci_error *err);
-/* fsync, check digest and size, rename into place.  On failure the
+/* Check digest and size, fsync, rename into place.  On failure the
  * temporary file is removed.  Either way the writer is released. */
 int oci_layout_blob_commit(struct oci_blob_writer *w, oci_error *err);
 /* Remove the temporary file and release; accepts a writer never begun. */

@@ -8,6 +8,7 @@
 #include "oci/cleanup.h"
 #include "oci/digest.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 
 /* Manifests and configs larger than this are refused, as registries do. */
 #define DOC_MAX ((size_t)4 << 20)
@@ -517,6 +518,17 @@ void oci_config_release(struct oci_config *c)
 	memset(c, 0, sizeof *c);
 }
 
+void oci_config_copy(struct oci_config *dst, const struct oci_config *src)
+{
+	memset(dst, 0, sizeof *dst);
+	oci_platform_copy(&dst->platform, &src->platform);
+	dst->diff_ids = oci_xcalloc(src->n_diff_ids + 1, sizeof *dst->diff_ids);
+	for (size_t i = 0; i < src->n_diff_ids; i++)
+		dst->diff_ids[i] = oci_xstrdup(src->diff_ids[i]);
+	dst->n_diff_ids = src->n_diff_ids;
+	dst->created = oci_xstrdup(src->created);
+}
+
 static void set_str(json_t *o, const char *key, const char *v)
 {
 	if (v)
@@ -569,6 +581,34 @@ char *oci_index_serialize(const struct oci_index *ix, size_t *len)
 	return s;
 }
 
+/* Docker's descriptor: distribution's struct order, mediaType, size, digest. */
+static json_t *docker_descriptor(const struct oci_descriptor *d)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "mediaType", json_string(d->media_type));
+	json_object_set_new(o, "size", json_integer(d->size));
+	json_object_set_new(o, "digest", json_string(d->digest));
+	return o;
+}
+
+char *oci_manifest_serialize_docker(const struct oci_manifest *m, size_t *len)
+{
+	_cleanup_json_ json_t *root = json_object();
+	json_object_set_new(root, "schemaVersion", json_integer(2));
+	json_object_set_new(root, "mediaType", json_string(OCI_MT_DOCKER_MANIFEST));
+	json_object_set_new(root, "config", docker_descriptor(&m->config));
+	json_t *arr = json_array();
+	for (size_t i = 0; i < m->n_layers; i++)
+		json_array_append_new(arr, docker_descriptor(&m->layers[i]));
+	json_object_set_new(root, "layers", arr);
+	char *s = json_dumps(root, JSON_INDENT(3) | JSON_PRESERVE_ORDER);
+	if (!s)
+		abort(); /* only allocation failure makes this fail */
+	if (len)
+		*len = strlen(s);
+	return s;
+}
+
 void oci_index_add(struct oci_index *ix, const struct oci_descriptor *d)
 {
 	ix->manifests = oci_xrealloc(ix->manifests, (ix->n_manifests + 1) * sizeof *ix->manifests);
@@ -585,6 +625,19 @@ const char *oci_descriptor_attests(const struct oci_descriptor *d)
 	if (!type || strcmp(type, "attestation-manifest") != 0)
 		return NULL;
 	return json_string_value(json_object_get(d->annotations, "vnd.docker.reference.digest"));
+}
+
+int oci_index_select(const struct oci_index *ix, const struct oci_platform *want, oci_error *err)
+{
+	for (size_t i = 0; i < ix->n_manifests; i++) {
+		const struct oci_descriptor *d = &ix->manifests[i];
+		if (d->platform && !oci_descriptor_attests(d) && oci_platform_match(want, d->platform))
+			return (int)i;
+	}
+	_cleanup_free_ char *w = oci_platform_string(want);
+	_cleanup_free_ char *have = oci_index_platforms(ix);
+	oci_err(err, OCI_E_REGISTRY, "no image for platform %s in the index (it has: %s)", w, have);
+	return -1;
 }
 
 char *oci_index_platforms(const struct oci_index *ix)

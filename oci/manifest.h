@@ -7,8 +7,9 @@
  * structs, and leaves the struct zeroed.
  *
  * Manifest bytes are never re-serialized for pushing: the registry digest is
- * over the exact bytes, so callers keep the original buffer.  Only indexes
- * that ccreg builds are serialized here.
+ * over the exact bytes, so callers keep the original buffer.  Only documents
+ * that ccreg builds (indexes, Docker manifests of docker-archive pushes) are
+ * serialized here.
  */
 #ifndef CCREG_OCI_MANIFEST_H
 #define CCREG_OCI_MANIFEST_H
@@ -72,6 +73,8 @@ void oci_descriptor_copy(struct oci_descriptor *dst, const struct oci_descriptor
 void oci_manifest_release(struct oci_manifest *m);
 void oci_index_release(struct oci_index *ix);
 void oci_config_release(struct oci_config *c);
+static inline void oci_config_releasep(struct oci_config *c) { oci_config_release(c); }
+void oci_config_copy(struct oci_config *dst, const struct oci_config *src);
 
 /* Descriptor → JSON object (mediaType, digest, size, platform, annotations,
  * artifactType, extra fields).  New reference. */
@@ -81,6 +84,17 @@ json_t *oci_descriptor_to_json(const struct oci_descriptor *d);
 char *oci_index_serialize(const struct oci_index *ix, size_t *len);
 /* Append a copy of d to the index. */
 void oci_index_add(struct oci_index *ix, const struct oci_descriptor *d);
+/* Serialize a Docker schema2 image manifest as `docker push` writes it:
+ * schemaVersion, mediaType, config and layers as {mediaType, size, digest},
+ * 3-space indentation, so the digest is the one docker would give.  Only
+ * those fields of m are written.  Caller frees; *len set. */
+char *oci_manifest_serialize_docker(const struct oci_manifest *m, size_t *len);
+
+/* The index entry for a platform: the first entry with a platform that
+ * satisfies `want` (oci_platform_match), attestations never matching.  Its
+ * position, or -1 with OCI_E_REGISTRY "no image for platform P in the index
+ * (it has: …)". */
+int oci_index_select(const struct oci_index *ix, const struct oci_platform *want, oci_error *err);
 
 /* "linux/amd64, linux/arm64/v8": the platforms of an index's image entries
  * (attestations and entries without a platform left out), for messages;

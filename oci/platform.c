@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "oci/cleanup.h"
+#include "oci/util.h"
 
 static void set_str(char **dst, const char *v)
 {
@@ -244,15 +245,4 @@ void oci_platform_release(struct oci_platform *p)
 	free(p->variant);
 	free(p->os_version);
 	memset(p, 0, sizeof *p);
-}
-
-const char *oci_arch_from_catalog(const char *name)
-{
-	if (!name)
-		return NULL;
-	if (!strcmp(name, "x86_64") || !strcmp(name, "amd64"))
-		return "amd64";
-	if (!strcmp(name, "arm64") || !strcmp(name, "aarch64"))
-		return "arm64";
-	return NULL;
 }

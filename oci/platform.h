@@ -34,8 +34,6 @@ bool oci_platform_match(const struct oci_platform *want, const struct oci_platfo
 bool oci_platform_equal(const struct oci_platform *a, const struct oci_platform *b);
 void oci_platform_copy(struct oci_platform *dst, const struct oci_platform *src);
 void oci_platform_release(struct oci_platform *p);
-
-/* Catalog arch name → OCI architecture ("x86_64" → "amd64"); NULL if unknown. */
-const char *oci_arch_from_catalog(const char *name);
+static inline void oci_platform_releasep(struct oci_platform *p) { oci_platform_release(p); }
 
 #endif

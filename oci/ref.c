@@ -7,6 +7,7 @@
 
 #include "oci/cleanup.h"
 #include "oci/digest.h"
+#include "oci/util.h"
 
 #define NAME_MAX_LEN 255
 #define TAG_MAX_LEN 128

@@ -34,6 +34,7 @@ int oci_ref_parse(struct oci_ref *ref, const char *s, oci_error *err);
 /* Same, but for a repository name only: tag and digest are refused. */
 int oci_ref_parse_repo(struct oci_ref *ref, const char *s, oci_error *err);
 void oci_ref_release(struct oci_ref *ref);
+static inline void oci_ref_releasep(struct oci_ref *ref) { oci_ref_release(ref); }
 void oci_ref_copy(struct oci_ref *dst, const struct oci_ref *src);
 
 /* Host to talk HTTP to: "registry-1.docker.io" for docker.io, else domain. */

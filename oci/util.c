@@ -1,11 +1,15 @@
+/* oci/util.c: the allocator, oci_buf and the clock (oci/util.h). */
 /* vasprintf (meson already defines it for gnu11; plain gcc does not) */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "oci/cleanup.h"
+#include "oci/util.h"
 
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static void *oom(void)
 {
@@ -74,4 +78,11 @@ void oci_buf_release(struct oci_buf *b)
 	free(b->data);
 	b->data = NULL;
 	b->len = b->cap = 0;
+}
+
+int64_t oci_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -3,10 +3,11 @@
 
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 #include "registry/assemble.h"
+#include "registry/copy.h"
 #include "registry/image.h"
 #include "registry/parallel.h"
-#include "registry/transfer.h"
 
 /* What one source contributed, filled by a resolve job. */
 struct resolved {
@@ -43,136 +44,76 @@ static void child_release(struct reg_asm_child *ch)
 	memset(ch, 0, sizeof *ch);
 }
 
-/* Parse ch->raw as an image manifest. */
-static int parse_child(struct reg_asm_child *ch, oci_error *err)
+/* The walked manifest's bytes and parsed form move into the child. */
+static void take_manifest(struct reg_asm_child *ch, struct reg_walk_node *n)
 {
-	_cleanup_free_ char *mt = NULL;
-	enum oci_doc_kind k = oci_doc_kind(ch->raw.data, ch->raw.len, ch->raw.media_type, &mt, err);
-	if (k == OCI_DOC_UNKNOWN)
-		return -1;
-	if (k != OCI_DOC_MANIFEST)
-		return oci_err(err, OCI_E_USAGE, "%s is an index inside an index (not supported)",
-		               ch->raw.digest);
-	return oci_manifest_parse(&ch->m, ch->raw.data, ch->raw.len, mt, err);
+	ch->raw = n->raw;
+	ch->m = n->m;
+	memset(&n->raw, 0, sizeof n->raw);
+	memset(&n->m, 0, sizeof n->m);
 }
 
-/* An image child: its platform from the config, checked against `want`. */
-static int image_child(struct reg_asm_child *ch, const struct oci_platform *want,
-                       oci_error *err)
+/* An image child: the platform from the config, checked against `want`. */
+static int image_child(struct reg_asm_child *ch, struct reg_walk_node *n,
+                       const struct oci_platform *want, oci_error *err)
 {
-	struct oci_config cfg = { 0 };
-	if (parse_child(ch, err) < 0 || reg_config_get(ch->repo, &ch->m.config, &cfg, NULL, err) < 0)
-		goto fail;
-	oci_platform_normalize(&cfg.platform);
-	ch->platform = oci_platform_string(&cfg.platform);
-	if (want && !oci_platform_match(want, &cfg.platform)) {
+	take_manifest(ch, n);
+	oci_platform_normalize(&n->cfg.platform);
+	ch->platform = oci_platform_string(&n->cfg.platform);
+	if (want && !oci_platform_match(want, &n->cfg.platform)) {
 		_cleanup_free_ char *w = oci_platform_string(want);
-		oci_err(err, OCI_E_USAGE, "config says %s, expected %s", ch->platform, w);
-		goto fail;
+		return oci_err(err, OCI_E_USAGE, "config says %s, expected %s", ch->platform, w);
 	}
 	ch->desc.media_type = oci_xstrdup(ch->m.media_type);
 	ch->desc.digest = oci_xstrdup(ch->raw.digest);
 	ch->desc.size = (int64_t)ch->raw.len;
 	ch->desc.platform = oci_xcalloc(1, sizeof *ch->desc.platform);
-	oci_platform_copy(ch->desc.platform, &cfg.platform);
-	oci_config_release(&cfg);
+	oci_platform_copy(ch->desc.platform, &n->cfg.platform);
 	return 0;
-fail:
-	oci_config_release(&cfg);
-	return -1;
 }
 
-static int resolve_index(struct resolve_ctx *x, size_t i, struct reg_manifest *top,
-                         const char *mt, oci_error *err)
+/* An attestation child: its index entry as it was. */
+static void attestation_child(struct reg_asm_child *ch, struct reg_walk_node *n)
 {
-	const struct reg_asm_source *s = &x->o->sources[i];
-	struct resolved *r = &x->res[i];
-	struct oci_index ix = { 0 };
-	int rc = -1;
-	if (oci_index_parse(&ix, top->data, top->len, mt, err) < 0)
-		return -1;
-
-	/* which entries are images to take */
-	bool *take = oci_xcalloc(ix.n_manifests ? ix.n_manifests : 1, sizeof *take);
-	if (s->want) {
-		int sel = reg_index_select(&ix, s->want, err);
-		if (sel < 0) {
-			if (err)
-				err->code = OCI_E_USAGE;
-			goto out;
-		}
-		take[sel] = true;
-	} else {
-		for (size_t k = 0; k < ix.n_manifests; k++)
-			take[k] = !oci_descriptor_attests(&ix.manifests[k]) &&
-			          oci_mt_is_manifest(ix.manifests[k].media_type);
-	}
-	for (size_t k = 0; k < ix.n_manifests; k++) {
-		if (!take[k])
-			continue;
-		struct reg_asm_child *ch = new_child(r, x, i);
-		if (reg_manifest_get(ch->repo, ix.manifests[k].digest, &ch->raw, err) < 0 ||
-		    image_child(ch, s->want, err) < 0)
-			goto out;
-		r->n_images++;
-	}
-	if (!r->n_images) {
-		oci_err(err, OCI_E_USAGE, "the index holds no image manifest");
-		goto out;
-	}
-	if (x->o->no_attestations) {
-		rc = 0;
-		goto out;
-	}
-	size_t n_img = r->n;
-	for (size_t k = 0; k < ix.n_manifests; k++) {
-		const char *att = oci_descriptor_attests(&ix.manifests[k]);
-		bool ours = false;
-		for (size_t j = 0; att && j < n_img; j++)
-			ours = ours || !strcmp(att, r->children[j].raw.digest);
-		if (!ours)
-			continue;
-		struct reg_asm_child *ch = new_child(r, x, i);
-		if (reg_manifest_get(ch->repo, ix.manifests[k].digest, &ch->raw, err) < 0 ||
-		    parse_child(ch, err) < 0)
-			goto out;
-		oci_descriptor_copy(&ch->desc, &ix.manifests[k]);
-		ch->attests = oci_descriptor_attests(&ch->desc);
-		ch->platform = ch->desc.platform ? oci_platform_string(ch->desc.platform)
-		                                 : oci_xstrdup("unknown/unknown");
-	}
-	rc = 0;
-out:
-	free(take);
-	oci_index_release(&ix);
-	return rc;
+	take_manifest(ch, n);
+	oci_descriptor_copy(&ch->desc, &n->desc);
+	ch->attests = oci_descriptor_attests(&ch->desc);
+	ch->platform = ch->desc.platform ? oci_platform_string(ch->desc.platform)
+	                                 : oci_xstrdup("unknown/unknown");
 }
 
+/* One source: a manifest, or an index flattened to its images for the
+ * wanted platform (else all of them) and the attestations pointing at them. */
 static int resolve_job(size_t i, void *ud, oci_error *err)
 {
 	struct resolve_ctx *x = ud;
-	struct reg_manifest top = { 0 };
-	_cleanup_free_ char *mt = NULL;
-	int rc = -1;
-	if (reg_manifest_get(x->plan->source_repos[i], oci_ref_reference(&x->refs[i]), &top,
-	                     err) < 0)
-		goto out;
-	enum oci_doc_kind k = oci_doc_kind(top.data, top.len, top.media_type, &mt, err);
-	if (k == OCI_DOC_INDEX) {
-		rc = resolve_index(x, i, &top, mt, err);
-	} else if (k == OCI_DOC_MANIFEST) {
-		struct reg_asm_child *ch = new_child(&x->res[i], x, i);
-		ch->raw = top;
-		memset(&top, 0, sizeof top);
-		rc = image_child(ch, x->o->sources[i].want, err);
-		if (rc == 0)
-			x->res[i].n_images = 1;
+	const struct reg_asm_source *s = &x->o->sources[i];
+	struct resolved *r = &x->res[i];
+	struct reg_walk_source src = { .repo = x->plan->source_repos[i] };
+	struct reg_walk_opts wo = {
+		.pick = s->want ? REG_PICK_EACH : REG_PICK_IMAGES,
+		.plats = s->want,
+		.n_plats = s->want ? 1 : 0,
+		.attestations = !x->o->no_attestations,
+		.configs = true,
+		.jobs = x->plan->jobs,
+		.mismatch_code = OCI_E_USAGE, /* the sources are wrong */
+	};
+	struct reg_walk w;
+	if (reg_walk(&src, oci_ref_reference(&x->refs[i]), &wo, &w, err) < 0)
+		return -1;
+	size_t n_img;
+	struct reg_walk_node *img = reg_walk_images(&w, &n_img);
+	int rc = n_img ? 0 : oci_err(err, OCI_E_USAGE, "the index holds no image manifest");
+	for (size_t k = 0; k < n_img && rc == 0; k++) {
+		rc = image_child(new_child(r, x, i), &img[k], s->want, err);
+		r->n_images += rc == 0;
 	}
-out:
-	/* the registry's own errors already name the reference */
-	if (rc < 0 && err && err->http_status == 0)
+	for (size_t k = w.top.n_picked; k < w.top.n_children && rc == 0; k++)
+		attestation_child(new_child(r, x, i), &w.top.children[k]);
+	if (rc < 0)
 		oci_err_wrap(err, "%s", x->names[i]);
-	reg_manifest_release(&top);
+	reg_walk_release(&w);
 	return rc;
 }
 
@@ -264,7 +205,7 @@ int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
                  struct reg_asm_plan *p, oci_error *err)
 {
 	memset(p, 0, sizeof *p);
-	p->jobs = o->jobs > 0 ? o->jobs : 1;
+	p->jobs = o->jobs > 0 ? o->jobs : REG_JOBS_DEFAULT;
 	if (check_options(o, err) < 0)
 		return -1;
 	if (oci_ref_parse(&p->target, o->target, err) < 0)
@@ -347,17 +288,6 @@ fail:
 	return -1;
 }
 
-static int blob_job(size_t i, void *ud, oci_error *err)
-{
-	struct reg_asm_plan *p = ud;
-	struct reg_asm_blob *b = &p->blobs[i];
-	int how = reg_blob_copy(b->repo, p->target_repo, &b->d, err);
-	if (how < 0)
-		return -1;
-	b->how = how;
-	return 0;
-}
-
 static int child_job(size_t i, void *ud, oci_error *err)
 {
 	struct reg_asm_plan *p = ud;
@@ -366,13 +296,31 @@ static int child_job(size_t i, void *ud, oci_error *err)
 	                        ch->raw.len, err);
 }
 
-int reg_asm_execute(struct reg_asm_plan *p, oci_error *err)
+/* Every blob of every child, through the shared blob step. */
+static int copy_blobs(struct reg_asm_plan *p, const struct reg_progress *progress,
+                      oci_error *err)
+{
+	struct reg_copy_opts co = { .jobs = p->jobs };
+	if (progress)
+		co.progress = *progress;
+	struct reg_copy_blob *b = oci_xcalloc(p->n_blobs + 1, sizeof *b);
+	for (size_t i = 0; i < p->n_blobs; i++)
+		b[i] = (struct reg_copy_blob){ .d = &p->blobs[i].d, .src = { .repo = p->blobs[i].repo } };
+	int rc = reg_copy_blobs(p->target_repo, b, p->n_blobs, &co, err);
+	for (size_t i = 0; i < p->n_blobs; i++)
+		p->blobs[i].how = b[i].how;
+	free(b);
+	return rc;
+}
+
+int reg_asm_execute(struct reg_asm_plan *p, const struct reg_progress *progress,
+                    oci_error *err)
 {
 	if (p->up_to_date)
 		return 0;
 	/* the tag holding the index means its children are there already */
 	if (!p->tags[0].current) {
-		if (reg_parallel(p->n_blobs, p->jobs, blob_job, p, err) < 0 ||
+		if (copy_blobs(p, progress, err) < 0 ||
 		    reg_parallel(p->n_children, p->jobs, child_job, p, err) < 0)
 			return -1;
 	}

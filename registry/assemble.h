@@ -10,9 +10,10 @@
  * (--dry-run) before anything is written.
  *
  * reg_asm_execute() writes, in an order that keeps tags consistent: every
- * blob (config and layers of every child, mounted or copied), then every
- * child manifest by digest with its original bytes, and only then the index
- * to the tags that do not already hold it.  A failure before the last step
+ * blob (config and layers of every child, through registry/copy.h: mounted
+ * or copied, concurrently, with progress), then every child manifest by
+ * digest with its original bytes (concurrently), and only then the index to
+ * the tags that do not already hold it.  A failure before the last step
  * leaves every tag as it was.
  *
  * The plan owns everything it points to (repositories included);
@@ -28,6 +29,7 @@
 #include <stdbool.h>
 
 #include "oci/manifest.h"
+#include "registry/blobcopy.h"
 #include "registry/client.h"
 
 enum reg_asm_format { REG_ASM_AUTO, REG_ASM_OCI, REG_ASM_DOCKER };
@@ -46,7 +48,7 @@ struct reg_asm_options {
 	json_t *annotations;                /* object of strings, or NULL (borrowed) */
 	enum reg_asm_format format;
 	bool no_attestations;
-	int jobs;                           /* parallel requests (≥ 1) */
+	int jobs;                           /* parallel requests (< 1: REG_JOBS_DEFAULT) */
 };
 
 struct reg_asm_child {
@@ -63,7 +65,7 @@ struct reg_asm_child {
 struct reg_asm_blob {
 	struct oci_descriptor d;    /* digest, size, media type */
 	struct reg_repo *repo;      /* where it is read from (borrowed) */
-	int how;                    /* after execute: enum reg_copy_how */
+	int how;                    /* after execute: enum reg_blob_how */
 };
 
 struct reg_asm_tag {
@@ -94,7 +96,9 @@ struct reg_asm_plan {
 
 int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
                  struct reg_asm_plan *plan, oci_error *err);
-int reg_asm_execute(struct reg_asm_plan *plan, oci_error *err);
+/* progress: the blob step's events (registry/blobcopy.h), or NULL. */
+int reg_asm_execute(struct reg_asm_plan *plan, const struct reg_progress *progress,
+                    oci_error *err);
 void reg_asm_plan_release(struct reg_asm_plan *plan);
 
 #endif

@@ -13,6 +13,9 @@
 #include <time.h>
 
 #include "registry/auth.h"
+#include "oci/cleanup.h"
+#include "oci/ref.h"
+#include "oci/util.h"
 #include "registry/creds.h"
 #include "registry/internal.h"
 #include "registry/transport.h"

@@ -6,9 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "oci/cleanup.h"
 #include "oci/mediatype.h"
 #include "registry/auth.h"
 #include "registry/internal.h"
+#include "oci/util.h"
 #include "registry/transport.h"
 
 void reg_global_init(void)

@@ -62,6 +62,7 @@ void reg_client_free(struct reg_client *c);
  * operations will write (token scope pull,push). */
 struct reg_repo *reg_repo_new(struct reg_client *c, const struct oci_ref *ref, bool push);
 void reg_repo_free(struct reg_repo *r);
+static inline void reg_repo_freep(struct reg_repo **r) { reg_repo_free(*r); }
 /* "127.0.0.1:5000/a/b", for messages. */
 const char *reg_repo_name(const struct reg_repo *r);
 /* Ask that tokens for this repo also carry pull on another repository of

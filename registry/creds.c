@@ -12,14 +12,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
-#include <sys/stat.h>
 #include <spawn.h>
 #include <string.h>
 #include <sys/wait.h>
 
+#include "oci/cleanup.h"
+#include "oci/file.h"
+#include "oci/util.h"
 #include "registry/creds.h"
 #include "registry/internal.h"
 #include "registry/transport.h"
@@ -314,55 +315,30 @@ static json_t *load_for_edit(const char *path, oci_error *err)
 	return j;
 }
 
-/* Write j to path atomically (temp file in the same directory, fsync,
- * rename), mode 0600; the directory is created (0700) when missing.  A
- * symlink is followed, so a linked config stays linked. */
+/* Write j to path atomically (oci/file.h), mode 0600; the directory is
+ * created (0700) when missing.  A symlink is followed, so a linked config
+ * stays linked. */
 static int save_file(const char *path, json_t *j, oci_error *err)
 {
-	char real[PATH_MAX];
-	const char *target = realpath(path, real) ? real : path;
-	_cleanup_free_ char *dir = oci_xstrdup(target);
+	_cleanup_free_ char *dir = oci_xstrdup(path);
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			return oci_err(err, OCI_E_USAGE, "%s: cannot create the directory: %s", dir,
+		if (oci_mkdir_p(dir, 0700) < 0)
+			return oci_err(err, OCI_E_IO, "%s: cannot create the directory: %s", dir,
 			               strerror(errno));
 	}
-	_cleanup_free_ char *tmp = oci_xasprintf("%s.tmp-XXXXXX", target);
-	int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return oci_err(err, OCI_E_USAGE, "%s: cannot write: %s", target, strerror(errno));
+	_cleanup_(oci_file_abortp) struct oci_file_writer w = { 0 };
+	if (oci_file_begin(&w, path, 0600, err) < 0)
+		return -1;
 	char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	size_t len = strlen(text), off = 0;
-	int rc = fchmod(fd, 0600);
-	while (rc == 0 && off < len) {
-		ssize_t w = write(fd, text + off, len - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			rc = -1;
-		else
-			off += (size_t)w;
-	}
-	if (rc == 0 && (write(fd, "\n", 1) != 1 || fsync(fd) < 0))
-		rc = -1;
-	int saved = errno;
+	size_t len = strlen(text);
+	int rc = oci_file_write(&w, text, len, err) < 0 || oci_file_write(&w, "\n", 1, err) < 0
+	                 ? -1
+	                 : oci_file_commit(&w, err);
 	explicit_bzero(text, len);
 	free(text);
-	if (close(fd) < 0 && rc == 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc == 0 && rename(tmp, target) < 0) {
-		rc = -1;
-		saved = errno;
-	}
-	if (rc < 0) {
-		unlink(tmp);
-		return oci_err(err, OCI_E_USAGE, "%s: cannot write: %s", target, strerror(saved));
-	}
-	return 0;
+	return rc;
 }
 
 /* Remove every key of obj that names domain; returns how many. */

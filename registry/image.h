@@ -1,17 +1,97 @@
-/* registry/image.h: resolving references to images, on top of client.h.
+/* registry/image.h: from a reference to its images, on top of client.h.
  *
- * reg_image_get fetches what a reference points to; when that is an index and
- * a platform is wanted, it selects the child for that platform (attestation
- * entries never match) and fetches it too.  All strings and parsed structs
- * are owned by the reg_image; reg_image_release frees them.
+ * reg_walk() is the one walk of an image tree: it fetches what a reference
+ * points to (from a registry, or an OCI layout's index.json entry), and when
+ * that is an index, the children picked from it (enum reg_walk_pick), the
+ * attestation manifests that point at them (on request), indexes nested in
+ * it (on request) and every image's config (on request).  Each level is
+ * fetched concurrently over the shared parallel runner, each digest once.
+ * Every manifest keeps its exact bytes.
+ *
+ * Errors: the client's (they name what was fetched) pass through as they are;
+ * what the walk finds wrong (a document that is not a manifest, a platform
+ * the index lacks, an index nested where none is wanted) is wrapped with the
+ * reference ("host/repo:tag: no image for platform …").
+ *
+ * The walk owns everything it points to; reg_walk_release() frees it.
+ * reg_image_get() is the walk of one platform, kept as a flat struct for
+ * `manifest` and `config`.
  */
 #ifndef CCREG_REGISTRY_IMAGE_H
 #define CCREG_REGISTRY_IMAGE_H
 
+#include "oci/layout.h"
 #include "oci/manifest.h"
+#include "oci/util.h"
 #include "registry/client.h"
 
 #define REG_MAX_CONFIG (8 << 20) /* configs are read into memory; cap them */
+
+/* Where manifests and configs are read: a registry repository, or an OCI
+ * layout (then the reference is an index.json entry name; NULL: the only
+ * entry). */
+struct reg_walk_source {
+	struct reg_repo *repo;
+	const struct oci_layout *layout;
+};
+
+enum reg_walk_pick {
+	REG_PICK_ALL,       /* every entry: images, attestations, nested indexes */
+	REG_PICK_PLATFORMS, /* entries with a platform matching any of plats (every
+	                     * platform when n_plats is 0); no attestations */
+	REG_PICK_EACH,      /* for each of plats in order, the first entry for it
+	                     * (oci_index_select); one the index lacks is an error */
+	REG_PICK_IMAGES,    /* entries whose media type is an image manifest; no
+	                     * attestations */
+};
+
+/* Fetch and parse the config d of an image in r (a cache can stand in). */
+typedef int (*reg_config_fn)(void *ud, struct reg_repo *r, const struct oci_descriptor *d,
+                             struct oci_config *out, oci_error *err);
+
+struct reg_walk_opts {
+	enum reg_walk_pick pick;           /* applies to the top index */
+	const struct oci_platform *plats;
+	size_t n_plats;
+	bool attestations; /* add the attestation manifests pointing at picked images */
+	bool nested;       /* walk a picked index's own entries (all of them), up to
+	                    * 4 levels; else a picked index is an error */
+	bool configs;      /* fetch every image's config (not attestations') */
+	int jobs;          /* concurrent fetches (< 1: REG_JOBS_DEFAULT) */
+	int mismatch_code; /* error code when the tree does not hold what is asked
+	                    * (a platform missing, a nested index); 0: OCI_E_REGISTRY */
+	reg_config_fn get_config; /* NULL: reg_config_get (or the layout's blob) */
+	void *config_ud;
+};
+
+struct reg_walk_node {
+	struct oci_descriptor desc; /* its entry in the index that lists it; for the
+	                             * top: media type, digest and size only (from
+	                             * a layout: its index.json entry) */
+	struct reg_manifest raw;    /* exact bytes, media type, digest */
+	enum oci_doc_kind kind;
+	struct oci_manifest m;      /* kind OCI_DOC_MANIFEST */
+	struct oci_index index;     /* kind OCI_DOC_INDEX */
+	struct oci_config cfg;      /* with configs, for images */
+	bool has_config;
+	const char *attests;        /* the digest it attests (desc's annotation), or NULL */
+	struct reg_walk_node *children; /* of an index: the picked entries in pick
+	                                 * order, then the attestations added */
+	size_t n_children, n_picked;
+};
+
+struct reg_walk {
+	struct reg_walk_node top;
+};
+
+int reg_walk(const struct reg_walk_source *src, const char *reference,
+             const struct reg_walk_opts *o, struct reg_walk *out, oci_error *err);
+void reg_walk_release(struct reg_walk *w);
+/* The images of a walk: the top when it is a manifest, else the picked
+ * children (attestations among them only with REG_PICK_ALL). */
+struct reg_walk_node *reg_walk_images(struct reg_walk *w, size_t *n);
+
+/* --- one platform -------------------------------------------------------------- */
 
 struct reg_image {
 	struct reg_manifest top; /* exactly as served for the reference */
@@ -22,13 +102,21 @@ struct reg_image {
 	struct oci_manifest m;        /* parsed manifest, when there is one */
 };
 
+/* What reference points to; for an index and a wanted platform, the child
+ * for that platform too (want NULL: the index alone, m left empty). */
 int reg_image_get(struct reg_repo *r, const char *reference, const struct oci_platform *want,
                   struct reg_image *out, oci_error *err);
 void reg_image_release(struct reg_image *img);
+static inline void reg_image_releasep(struct reg_image *img) { reg_image_release(img); }
 
-/* Index entry for a platform (skipping attestations): its position, or -1
- * with an error listing what the index holds. */
-int reg_index_select(const struct oci_index *ix, const struct oci_platform *want, oci_error *err);
+/* Until audit walks with reg_walk: index selection lives in oci/. */
+static inline int reg_index_select(const struct oci_index *ix, const struct oci_platform *want,
+                                   oci_error *err)
+{
+	return oci_index_select(ix, want, err);
+}
+
+/* --- configs ------------------------------------------------------------------- */
 
 /* Fetch a small blob (a config) into memory, verified; at most REG_MAX_CONFIG. */
 int reg_blob_read(struct reg_repo *r, const struct oci_descriptor *d, struct oci_buf *out,

@@ -1,9 +1,10 @@
 /* registry/parallel.c: a fixed pool of threads over an index range. */
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/parallel.h"
 
 struct par {
@@ -44,9 +45,9 @@ static size_t run(size_t n, int jobs, reg_job_fn fn, void *ud, oci_error *err, b
 	struct par p = { .n = n, .fn = fn, .ud = ud, .stop_on_error = stop };
 	pthread_mutex_init(&p.lock, NULL);
 	if (jobs < 1)
-		jobs = 1;
+		jobs = REG_JOBS_DEFAULT;
 	if ((size_t)jobs > n)
-		jobs = (int)n;
+		jobs = n ? (int)n : 1;
 	pthread_t *t = oci_xcalloc((size_t)jobs, sizeof *t);
 	int started = 0;
 	for (int i = 1; i < jobs; i++)

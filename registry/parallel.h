@@ -1,6 +1,8 @@
-/* registry/parallel.h: run N independent jobs over a fixed number of threads.
+/* registry/parallel.h: the shared parallel runner: N independent jobs over a
+ * fixed number of threads (the calling thread is one of them).
  *
- * fn(i, ud, err) is called once for each i in [0, n); up to `jobs` run at once.
+ * fn(i, ud, err) is called once for each i in [0, n), jobs taken in index
+ * order; up to `jobs` run at once (jobs < 1: REG_JOBS_DEFAULT, as -j does).
  * After the first failure no new jobs start; the first failure's error is
  * copied into err and -1 returned.  fn must be thread-safe (reg_client is).
  */
@@ -10,6 +12,8 @@
 #include <stddef.h>
 
 #include "oci/error.h"
+
+#define REG_JOBS_DEFAULT 4
 
 typedef int (*reg_job_fn)(size_t i, void *ud, oci_error *err);
 

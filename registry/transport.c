@@ -8,8 +8,10 @@
 #include <strings.h>
 #include <time.h>
 
+#include "oci/cleanup.h"
 #include "oci/ref.h"
 #include "registry/internal.h"
+#include "oci/util.h"
 #include "registry/transport.h"
 
 #define REG_USER_AGENT "ccreg/0.1"
@@ -458,11 +460,9 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 		hdrs = curl_slist_append(hdrs, *p);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int64_t t0 = oci_now_ms();
 	CURLcode rc = curl_easy_perform(h);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	long ms = (long)(oci_now_ms() - t0);
 	resp->curl_code = rc;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);

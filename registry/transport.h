@@ -21,7 +21,7 @@
 
 #include <curl/curl.h>
 
-#include "oci/cleanup.h"
+#include "oci/util.h"
 #include "registry/client.h"
 
 #define REG_MAX_BODY (4 << 20) /* cap on bodies kept in memory (manifests, errors) */

@@ -7,6 +7,7 @@
 
 #include "oci/cleanup.h"
 #include "oci/manifest.h"
+#include "oci/util.h"
 #include "registry/image.h"
 #include "registry/parallel.h"
 #include "registry/verify.h"
@@ -450,6 +451,16 @@ size_t reg_verify(struct reg_verify_target *t, size_t n, bool deep, int jobs)
 	free(r.st);
 	free(r.tasks);
 	return bad;
+}
+
+int reg_verify_one(struct reg_verify_target *t, bool deep, int jobs, const char *name,
+                   oci_error *err)
+{
+	if (reg_ping(t->repo, err) < 0)
+		return -1;
+	if (reg_verify(t, 1, deep, jobs) == 0)
+		return 0;
+	return oci_err(err, t->code, "%s: %s", name, t->reason);
 }
 
 void reg_verify_target_release(struct reg_verify_target *t)

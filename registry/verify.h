@@ -50,6 +50,13 @@ struct reg_verify_target {
 
 /* Check every target; returns how many are not OK. */
 size_t reg_verify(struct reg_verify_target *t, size_t n, bool deep, int jobs);
+/* One target, as `ccreg verify IMAGE:TAG` checks it (`catalog mark-tested`
+ * asks before it writes): the registry is pinged first, so one that cannot
+ * be reached is reported as such.  0 when the tag holds; else -1 with err:
+ * the ping's error, or t->code with "NAME: reason" (name says which tag,
+ * for the message). */
+int reg_verify_one(struct reg_verify_target *t, bool deep, int jobs, const char *name,
+                   oci_error *err);
 void reg_verify_target_release(struct reg_verify_target *t);
 
 #endif

@@ -10,7 +10,7 @@
 #include <zlib.h>
 
 #include "oci/archive.h"
-#include "oci/cleanup.h"
+#include "oci/util.h"
 #include "tap.h"
 
 static void add(struct archive *a, const char *path, const void *data, size_t n, const char *symlink)

@@ -7,6 +7,7 @@
 
 #include "oci/cleanup.h"
 #include "registry/auth.h"
+#include "oci/util.h"
 #include "registry/client.h"
 #include "registry/creds.h"
 #include "registry/transport.h"

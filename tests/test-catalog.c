@@ -9,6 +9,7 @@
 
 #include "catalog/catalog.h"
 #include "oci/cleanup.h"
+#include "oci/util.h"
 #include "tests/tap.h"
 
 #define SMALL "fixtures/catalog/small.json"
@@ -203,6 +204,80 @@ static void test_load_small(void)
 	ok(cat_version_of(bare, NULL, &v, &err) < 0 && err.code == OCI_E_USAGE &&
 	   strstr(err.msg, "bare has no versions"), "version of an image without versions fails");
 	cat_free(cat);
+}
+
+/* One version as registry targets, and the arch maps both ways. */
+static void test_target(void)
+{
+	struct cat_catalog *cat = NULL;
+	struct cat_target t = { 0 };
+	oci_error err = { 0 };
+
+	if (cat_load(SMALL, &cat, &err) < 0) {
+		ok(0, "small catalog loads (%s)", err.msg);
+		return;
+	}
+	const struct cat_image *julia = cat_image_find(cat, "julia"), *hpc = cat_image_find(cat, "hpc");
+	const struct cat_image *tool = cat_image_find(cat, "tool");
+
+	ok(cat_target_init(&t, julia, "1.10.1", "127.0.0.1:5000", NULL, &err) == 0,
+	   "julia:1.10.1 target (%s)", err.msg);
+	is_str(t.key, "julia", "target key");
+	is_str(t.tag, "1.10.1", "target tag");
+	is_str(t.reference, "127.0.0.1:5000/ccreg-test/julia:1.10.1", "target reference");
+	is_str(oci_ref_reference(&t.ref), "1.10.1", "target ref's tag");
+	ok(!t.single_arch, "julia is multi-arch");
+	is_int(t.n, 2, "the catalog's two arches");
+	if (t.n == 2) {
+		is_str(t.arches[0], "x86_64", "first arch, catalog name");
+		is_str(t.sources[0], "127.0.0.1:5000/ccreg-test/julia-x86_64:1.10.1", "x86_64 source");
+		is_str(t.sources[1], "127.0.0.1:5000/ccreg-test/julia-arm64:1.10.1", "arm64 source");
+		_cleanup_free_ char *p0 = oci_platform_string(&t.want[0]);
+		_cleanup_free_ char *p1 = oci_platform_string(&t.want[1]);
+		is_str(p0, "linux/amd64", "x86_64 wants linux/amd64");
+		is_str(p1, "linux/arm64", "arm64 wants linux/arm64");
+		ok(!t.arches[2] && !t.sources[2], "arches and sources NULL-terminated");
+	}
+	cat_target_release(&t);
+	ok(t.n == 0 && !t.reference && !t.want, "release empties the target");
+	cat_target_release(&t);
+
+	ok(cat_target_init(&t, hpc, "2024-05-18", NULL, NULL, &err) == 0, "single-arch target");
+	ok(t.single_arch && t.n == 1, "hpc: one arch, single_arch");
+	is_str(t.reference, "docker.io/ccreg-test/hpc:2024-05-18", "docker.io by default");
+	cat_target_release(&t);
+
+	char *only_arm[] = { "arm64", NULL }, *bad[] = { "x86_64", "s390x", NULL };
+	ok(cat_target_init(&t, julia, "1.10.1", "localhost:5000", only_arm, &err) == 0,
+	   "arches given instead of the catalog's");
+	ok(t.n == 1 && !strcmp(t.sources[0], "localhost:5000/ccreg-test/julia-arm64:1.10.1"),
+	   "  only that arch's source");
+	ok(!t.single_arch, "  single_arch stays the image's");
+	cat_target_release(&t);
+	ok(cat_target_init(&t, julia, "1.10.1", NULL, bad, &err) < 0 && err.code == OCI_E_USAGE,
+	   "unknown arch refused");
+	is_str(err.msg, "julia: unknown arch \"s390x\"", "  the message names image and arch");
+	ok(t.n == 0 && !t.reference && !t.sources, "  the target is left empty");
+	ok(cat_target_init(&t, tool, "latest", NULL, NULL, &err) < 0 &&
+	   strstr(err.msg, "not a container image"), "npm entry has no target");
+	ok(cat_target_init(&t, julia, "1.0", "myregistry", NULL, &err) < 0 &&
+	   strstr(err.msg, "invalid registry"), "registry that is not a host is refused");
+	cat_free(cat);
+
+	is_str(cat_arch_to_oci("x86_64"), "amd64", "catalog x86_64");
+	is_str(cat_arch_to_oci("arm64"), "arm64", "catalog arm64");
+	is_str(cat_arch_to_oci("aarch64"), "arm64", "catalog aarch64");
+	is_str(cat_arch_to_oci("amd64"), "amd64", "catalog amd64");
+	ok(cat_arch_to_oci("x86-64") == NULL, "catalog x86-64 is not a catalog name");
+	ok(cat_arch_to_oci("sparc") == NULL, "catalog unknown arch");
+	ok(cat_arch_to_oci(NULL) == NULL, "catalog NULL arch");
+	is_str(cat_arch_from_oci("amd64"), "x86_64", "amd64 is x86_64 in the catalog");
+	is_str(cat_arch_from_oci("x86-64"), "x86_64", "x86-64 is x86_64");
+	is_str(cat_arch_from_oci("x86_64"), "x86_64", "x86_64 stays");
+	is_str(cat_arch_from_oci("aarch64"), "arm64", "aarch64 is arm64");
+	is_str(cat_arch_from_oci("arm64"), "arm64", "arm64 stays");
+	ok(cat_arch_from_oci("s390x") == NULL && cat_arch_from_oci(NULL) == NULL,
+	   "unknown arch: NULL");
 }
 
 static void test_duplicate_version_of(void)
@@ -573,6 +648,7 @@ int main(void)
 		return 1;
 	}
 	test_load_small();
+	test_target();
 	test_duplicate_version_of();
 	test_malformed();
 	test_vercmp();

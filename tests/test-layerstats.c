@@ -3,14 +3,30 @@
  * and the failures (digest, diff_id, corrupt and truncated data). */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <zlib.h>
 
-#include "oci/cleanup.h"
 #include "oci/layerstats.h"
+#include "oci/util.h"
 #include "tap.h"
 
 #define LONG_TARGET "../../usr/share/julia/stdlib/v1.10/LinearAlgebra/src/blas/kernel.so"
+
+/* Threads of this process, from /proc. */
+static int thread_count(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
 
 static void add(struct archive *a, const char *path, unsigned type, int64_t size,
                 const char *link, bool hard)
@@ -191,11 +207,26 @@ int main(void)
 	oci_buf_release(&empty);
 	oci_buf_release(&egz);
 
-	/* freeing mid-stream does not hang */
-	struct oci_layer *l = oci_layer_new(OCI_COMP_GZIP, NULL, NULL);
-	oci_layer_feed(l, gz.data, gz.len / 2, &err);
-	oci_layer_free(l);
-	ok(1, "free without finish returns");
+	/* freeing mid-stream stops and joins the worker instead of waiting for
+	 * the rest of the stream: run it in a child so that a hang fails the test
+	 * (the alarm) rather than stalling it */
+	int before = thread_count();
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(60);
+		struct oci_layer *l = oci_layer_new(OCI_COMP_GZIP, NULL, NULL);
+		if (oci_layer_feed(l, gz.data, gz.len / 2, &err) < 0)
+			_exit(3);
+		int during = thread_count();
+		oci_layer_free(l);
+		_exit(during <= before ? 4 : thread_count() != before ? 5 : 0);
+	}
+	int status = 0;
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid, "free without finish: the child ran");
+	ok(WIFEXITED(status), "free without finish returns (no hang, no crash)");
+	is_int(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0,
+	       "  a worker ran mid-stream and free joined it (3: feed failed, 4: no worker, 5: left running)");
 
 	/* a stream larger than the ring (blocks the feeder, then drains) */
 	struct oci_buf big = { 0 };

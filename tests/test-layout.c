@@ -11,6 +11,7 @@
 #include "oci/cleanup.h"
 #include "oci/layout.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 #include "tap.h"
 
 static int count_files(const char *dir)

@@ -7,6 +7,7 @@
 #include "oci/digest.h"
 #include "oci/manifest.h"
 #include "oci/mediatype.h"
+#include "oci/util.h"
 #include "tests/tap.h"
 
 #define DIR "fixtures/manifests/"
@@ -381,6 +382,81 @@ static void test_serialize(void)
 	ok(strstr(es, "\"manifests\": []") && strstr(es, OCI_MT_OCI_INDEX), "empty index serializes");
 }
 
+static void test_serialize_docker(void)
+{
+	size_t len;
+	_cleanup_free_ char *want = slurp(DIR "docker-manifest.json", &len);
+	struct oci_manifest m = { 0 };
+	oci_error err = { 0 };
+	ok(oci_manifest_parse(&m, want, len, NULL, &err) == 0, "docker manifest parses %s", err.msg);
+	size_t slen = 0;
+	_cleanup_free_ char *s = oci_manifest_serialize_docker(&m, &slen);
+	is_int(slen, strlen(s), "length reported");
+	/* the fixture is what docker pushes, plus a final newline */
+	ok(slen + 1 == len && memcmp(s, want, slen) == 0,
+	   "serialize_docker(parse(x)) == x byte for byte (mediaType, size, digest; 3 spaces)");
+	if (slen + 1 != len || memcmp(s, want, slen))
+		printf("# got:\n%s\n", s);
+	oci_manifest_release(&m);
+
+	struct oci_manifest none = { .config = { .media_type = OCI_MT_DOCKER_CONFIG,
+	                                          .digest = "sha256:00", .size = 2 } };
+	_cleanup_free_ char *e = oci_manifest_serialize_docker(&none, NULL);
+	ok(strstr(e, "\"layers\": []") && strstr(e, OCI_MT_DOCKER_MANIFEST),
+	   "no layers: an empty array, the Docker type");
+}
+
+static void test_select(void)
+{
+	size_t len;
+	_cleanup_free_ char *buf = slurp(DIR "oci-index-attest.json", &len);
+	struct oci_index ix = { 0 };
+	oci_error err = { 0 };
+	ok(oci_index_parse(&ix, buf, len, NULL, &err) == 0, "attested index parses");
+	static const struct { const char *want; int at; } cases[] = {
+		{ "linux/amd64", 0 },
+		{ "linux/arm64", 1 },
+		{ "linux/arm64/v8", 1 },
+		{ "arm64", 1 },
+		{ "x86_64", 0 },
+		{ "linux/arm/v7", -1 },
+		{ "windows/amd64", -1 },
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct oci_platform p = { 0 };
+		oci_platform_parse(&p, cases[i].want, NULL);
+		is_int(oci_index_select(&ix, &p, &err), cases[i].at, cases[i].want);
+		oci_platform_release(&p);
+	}
+	struct oci_platform unk = { 0 };
+	oci_platform_set(&unk, "unknown", "unknown", NULL);
+	err = (oci_error){ 0 };
+	is_int(oci_index_select(&ix, &unk, &err), -1, "an attestation never matches");
+	is_int(err.code, OCI_E_REGISTRY, "a registry error");
+	is_str(err.msg,
+	       "no image for platform unknown/unknown in the index (it has: linux/amd64, linux/arm64/v8)",
+	       "the message names the platform and what the index has");
+	oci_platform_release(&unk);
+
+	/* the first of two matches; an entry without a platform never matches */
+	struct oci_index two = { 0 };
+	struct oci_descriptor bare = ix.manifests[1];
+	bare.platform = NULL;
+	oci_index_add(&two, &bare);
+	oci_index_add(&two, &ix.manifests[0]);
+	oci_index_add(&two, &ix.manifests[0]);
+	struct oci_platform amd = { 0 };
+	oci_platform_set(&amd, "linux", "amd64", NULL);
+	is_int(oci_index_select(&two, &amd, &err), 1, "the first matching entry");
+	oci_platform_release(&amd);
+	struct oci_platform arm = { 0 };
+	oci_platform_set(&arm, "linux", "arm64", NULL);
+	is_int(oci_index_select(&two, &arm, NULL), -1, "no platform: no match (err may be NULL)");
+	oci_platform_release(&arm);
+	oci_index_release(&two);
+	oci_index_release(&ix);
+}
+
 static void test_mediatypes(void)
 {
 	ok(oci_mt_is_index(OCI_MT_OCI_INDEX) && oci_mt_is_index(OCI_MT_DOCKER_LIST), "is_index");
@@ -409,6 +485,8 @@ int main(void)
 	test_bad();
 	test_doc_kind();
 	test_serialize();
+	test_serialize_docker();
+	test_select();
 	test_mediatypes();
 	return tap_done();
 }

@@ -144,12 +144,5 @@ int main(void)
 	is_int(equal("linux/amd64", "linux/amd64/v3"), 0, "amd64 differs from amd64/v3");
 	is_int(equal("linux/arm64/v8", "linux/arm64/v9"), 0, "v8 differs from v9");
 	is_int(equal("linux/amd64", "linux/arm64"), 0, "amd64 differs from arm64");
-
-	is_str(oci_arch_from_catalog("x86_64"), "amd64", "catalog x86_64");
-	is_str(oci_arch_from_catalog("arm64"), "arm64", "catalog arm64");
-	is_str(oci_arch_from_catalog("aarch64"), "arm64", "catalog aarch64");
-	is_str(oci_arch_from_catalog("amd64"), "amd64", "catalog amd64");
-	ok(oci_arch_from_catalog("sparc") == NULL, "catalog unknown arch");
-	ok(oci_arch_from_catalog(NULL) == NULL, "catalog NULL arch");
 	return tap_done();
 }

@@ -4,6 +4,7 @@
 
 #include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/util.h"
 #include "tests/tap.h"
 
 #define H64 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"

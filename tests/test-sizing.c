@@ -1,9 +1,78 @@
-/* tests/test-sizing.c: the minDiskSizeGb / dockerSizeGb formula and the
- * provisioning status (catalog/sizing.h). */
+/* tests/test-sizing.c: the minDiskSizeGb / dockerSizeGb formula, the
+ * provisioning status and --write's policy (catalog/sizing.h). */
+#include <stdlib.h>
+#include <string.h>
+
 #include "catalog/sizing.h"
 #include "tap.h"
 
 #define GB 1000000000LL
+
+static const char writeback_catalog[] =
+	"{\n"
+	"  \"julia\": { \"package\": \"t/julia\", \"minDiskSizeGb\": 20, \"dockerSizeGb\": 6 },\n"
+	"  \"bare\": { \"package\": \"t/bare\" },\n"
+	"  \"big\": { \"package\": \"t/big\", \"minDiskSizeGb\": 30, \"dockerSizeGb\": 1 }\n"
+	"}\n";
+
+static bool change_is(const struct cat_sizing_change *c, const char *key, const char *field,
+                      int from, int to)
+{
+	return !strcmp(c->key, key) && !strcmp(c->field, field) && c->from == from && c->to == to;
+}
+
+static void test_writeback(void)
+{
+	struct cat_catalog *cat = NULL;
+	struct cat_sizing_change *ch = NULL;
+	oci_error err = { 0 };
+
+	if (cat_load_buffer("images.json", writeback_catalog, strlen(writeback_catalog), &cat,
+	                    &err) < 0) {
+		ok(0, "writeback catalog loads (%s)", err.msg);
+		return;
+	}
+	/* julia: two platforms, the larger of each figure counts */
+	const struct cat_sizing_result two[] = { { "julia", 15, 6 }, { "julia", 25, 4 } };
+	int n = cat_sizing_writeback(cat, two, 2, false, &ch, &err);
+	ok(n == 1 && change_is(&ch[0], "julia", "minDiskSizeGb", 20, 25),
+	   "largest over the platforms: minDiskSizeGb 20 -> 25, dockerSizeGb 6 stays");
+	free(ch);
+
+	const struct cat_sizing_result absent[] = { { "bare", 10, 2 } };
+	n = cat_sizing_writeback(cat, absent, 1, false, &ch, &err);
+	ok(n == 2 && change_is(&ch[0], "bare", "minDiskSizeGb", -1, 10) &&
+	   change_is(&ch[1], "bare", "dockerSizeGb", -1, 2), "absent values are set, minDiskSizeGb first");
+	free(ch);
+
+	const struct cat_sizing_result lower[] = { { "big", 15, 1 } };
+	n = cat_sizing_writeback(cat, lower, 1, false, &ch, &err);
+	is_int(n, 0, "a higher value stays without allow_lower");
+	free(ch);
+	n = cat_sizing_writeback(cat, lower, 1, true, &ch, &err);
+	ok(n == 1 && change_is(&ch[0], "big", "minDiskSizeGb", 30, 15),
+	   "allow_lower lowers it; the equal dockerSizeGb stays");
+	free(ch);
+
+	const struct cat_sizing_result mixed[] = { { "big", 35, 1 }, { "julia", 20, 7 }, { "big", 40, 2 } };
+	n = cat_sizing_writeback(cat, mixed, 3, false, &ch, &err);
+	ok(n == 3 && change_is(&ch[0], "big", "minDiskSizeGb", 30, 40) &&
+	   change_is(&ch[1], "big", "dockerSizeGb", 1, 2) &&
+	   change_is(&ch[2], "julia", "dockerSizeGb", 6, 7),
+	   "each image once, in first-seen order, over all its entries");
+	free(ch);
+
+	n = cat_sizing_writeback(cat, NULL, 0, true, &ch, &err);
+	is_int(n, 0, "nothing audited: nothing to write");
+	free(ch);
+
+	const struct cat_sizing_result gone[] = { { "gone", 10, 1 } };
+	ch = NULL;
+	n = cat_sizing_writeback(cat, gone, 1, false, &ch, &err);
+	ok(n < 0 && err.code == OCI_E_USAGE && !ch, "an image not in the catalog is refused");
+	is_str(err.msg, "gone: no longer in images.json", "  and named");
+	cat_free(cat);
+}
 
 int main(void)
 {
@@ -47,5 +116,7 @@ int main(void)
 	is_int(cat_sizing_status(&s, 20, 2), CAT_UNDER, "lower dockerSizeGb: under-provisioned");
 	is_int(cat_sizing_status(&s, -1, 3), CAT_UNDER, "absent minDiskSizeGb: under-provisioned");
 	is_str(cat_provision_name(CAT_OVER), "over-provisioned", "status names");
+
+	test_writeback();
 	return tap_done();
 }

@@ -12,6 +12,7 @@
 #include "fuzz.h"
 #include "catalog/catalog.h"
 #include "oci/cleanup.h"
+#include "oci/util.h"
 
 static void check_image(const struct cat_catalog *cat, struct cat_image *img)
 {

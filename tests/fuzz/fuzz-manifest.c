@@ -11,6 +11,7 @@
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
 #include "oci/manifest.h"
+#include "oci/util.h"
 
 static const char *const content_types[] = {
 	NULL,

@@ -46,6 +46,7 @@ check "seed julia-arm64 (v2s2)" seed julia-arm64 "$A/cat/julia-arm64:1.10.1" v2s
 log_clear reg
 check "catalog mode: assemble julia:1.10.1" "${cc[@]}" assemble julia:1.10.1
 digest=$OUT
+like "$ERR" "blobs: 0 present, 5 mounted, 0 copied" "the blob step's progress events are counted"
 like "$digest" '^sha256:[0-9a-f]{64}$' "stdout is the index digest"
 raw "$A/cat/julia:1.10.1" >"$TEST_TMP/skopeo.raw"
 is "$(sha256sum <"$TEST_TMP/skopeo.raw" | awk '{print "sha256:" $1}')" "$digest" \
@@ -196,6 +197,7 @@ check "seed arm64 on the second registry" seed julia-arm64 "$B/x/julia-arm64:1.1
 log_clear reg
 check "assemble from another registry" "$CCREG" assemble --to "$A/cross/julia:1.10.1" \
 	"$B/x/julia-x86_64:1.10.1" "$B/x/julia-arm64:1.10.1"
+like "$ERR" "blobs: 0 present, 0 mounted, 5 copied" "progress counts the 5 blobs copied"
 is "$(count_requests "$reg_LOG" POST '/v2/cross/julia/blobs/uploads/.*mount=.*')" 0 "no mount attempted across registries"
 is "$(count_requests "$reg_LOG" PUT '/v2/cross/julia/blobs/uploads/.*' 201)" 5 \
 	"each of the 5 blobs was uploaded (PUT .../blobs/uploads/)"

@@ -279,7 +279,7 @@ rm -rf "$T/bigpull"
 pull_pid=$!
 seen=0
 for ((i = 0; i < 1000; i++)); do
-	tmp=$(find "$T/bigpull/blobs/sha256" -name ".${BIG#sha256:}.tmp-*" -size +4M 2>/dev/null | head -1)
+	tmp=$(find "$T/bigpull/blobs/sha256" -name ".${BIG#sha256:}.tmp.*" -size +4M 2>/dev/null | head -1)
 	if [ -n "$tmp" ]; then
 		seen=1
 		break

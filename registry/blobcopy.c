@@ -1,0 +1,219 @@
+/* registry/blobcopy.c: mount, HEAD, mount, then the bytes. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "oci/cleanup.h"
+#include "registry/blobcopy.h"
+
+/* Bytes of one blob moved so far, reported as they move. */
+struct counter {
+	const struct reg_progress *p;
+	const char *digest;
+	int64_t n;
+};
+
+static void count(struct counter *c, int64_t n)
+{
+	c->n += n;
+	reg_progress_emit(c->p, REG_PROGRESS_BYTES, c->digest, n);
+}
+
+/* --- from a repository: GET piped into the upload ------------------------------- */
+
+struct pump {
+	struct reg_repo *src;
+	const char *digest;
+	int64_t size;
+	int fd; /* write end */
+	struct counter *c;
+	oci_error err;
+	int rc;
+};
+
+static int pipe_sink(void *ud, const void *p, size_t n, oci_error *err)
+{
+	struct pump *pm = ud;
+	const char *s = p;
+	while (n) {
+		ssize_t w = write(pm->fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return oci_err(err, OCI_E_REGISTRY, "the upload side stopped reading");
+		s += w;
+		n -= (size_t)w;
+		count(pm->c, w);
+	}
+	return 0;
+}
+
+static void *pump_thread(void *arg)
+{
+	struct pump *pm = arg;
+	pm->rc = reg_blob_get(pm->src, pm->digest, pm->size, pipe_sink, pm, &pm->err);
+	close(pm->fd);
+	return NULL;
+}
+
+static ssize_t pipe_source(void *ud, void *buf, size_t n, oci_error *err)
+{
+	int fd = *(int *)ud;
+	for (;;) {
+		ssize_t r = read(fd, buf, n);
+		if (r >= 0)
+			return r;
+		if (errno != EINTR)
+			return oci_err(err, OCI_E_REGISTRY, "reading the blob stream: %s", strerror(errno));
+	}
+}
+
+static int stream_copy(struct reg_repo *src, struct reg_repo *dst, const struct oci_descriptor *d,
+                       struct counter *c, oci_error *err)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return oci_err(err, OCI_E_REGISTRY, "pipe: %s", strerror(errno));
+	/* a bigger pipe keeps both transfers busy; the memory stays bounded */
+	fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
+	struct pump pm = { .src = src, .digest = d->digest, .size = d->size, .fd = fds[1], .c = c };
+	pthread_t t;
+	if (pthread_create(&t, NULL, pump_thread, &pm) != 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return oci_err(err, OCI_E_REGISTRY, "cannot start a copy thread");
+	}
+	oci_error uerr = { 0 };
+	int urc = reg_blob_upload(dst, d->digest, d->size, pipe_source, NULL, &fds[0], &uerr);
+	close(fds[0]); /* a GET still writing now fails instead of blocking */
+	pthread_join(t, NULL);
+	if (pm.rc < 0) {
+		/* the source's failure explains the upload's */
+		if (err)
+			*err = pm.err;
+		return -1;
+	}
+	if (urc < 0) {
+		if (err)
+			*err = uerr;
+		return -1;
+	}
+	return 0;
+}
+
+static int copy_from_repo(struct reg_repo *src, struct reg_repo *dst,
+                          const struct oci_descriptor *d, struct counter *c, oci_error *err)
+{
+	/* the stream cannot be rewound, so a failed copy is retried whole */
+	for (int attempt = 0;; attempt++) {
+		if (stream_copy(src, dst, d, c, err) == 0)
+			return 0;
+		if (attempt >= 2 || (err && err->code == OCI_E_AUTH))
+			return -1;
+		count(c, -c->n);
+		oci_err_clear(err);
+	}
+}
+
+/* --- from a file or memory: a rewindable source ------------------------------------ */
+
+struct reader {
+	int fd;          /* the blob file, or -1 */
+	const char *mem; /* or the bytes */
+	int64_t size, off;
+	struct counter *c;
+};
+
+static ssize_t reader_read(void *ud, void *buf, size_t n, oci_error *err)
+{
+	struct reader *r = ud;
+	ssize_t got;
+	if (r->mem) {
+		got = (ssize_t)(r->size - r->off < (int64_t)n ? r->size - r->off : (int64_t)n);
+		memcpy(buf, r->mem + r->off, (size_t)got);
+	} else {
+		while ((got = pread(r->fd, buf, n, r->off)) < 0 && errno == EINTR)
+			;
+		if (got < 0)
+			return oci_err(err, OCI_E_USAGE, "reading blob %s: %s", r->c->digest,
+			               strerror(errno));
+	}
+	r->off += got;
+	count(r->c, got);
+	return got;
+}
+
+static int reader_rewind(void *ud)
+{
+	struct reader *r = ud;
+	count(r->c, -r->off);
+	r->off = 0;
+	return 0;
+}
+
+static int upload_file(const struct oci_layout *l, struct reg_repo *dst,
+                       const struct oci_descriptor *d, struct counter *c, oci_error *err)
+{
+	int64_t size = 0;
+	_cleanup_close_ int fd = oci_layout_blob_open(l, d->digest, &size, err);
+	if (fd < 0)
+		return -1;
+	if (size != d->size)
+		return oci_err(err, OCI_E_USAGE, "%s: blob %s is %lld bytes, its descriptor says %lld",
+		               l->dir, d->digest, (long long)size, (long long)d->size);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	struct reader r = { .fd = fd, .size = size, .c = c };
+	return reg_blob_upload(dst, d->digest, size, reader_read, reader_rewind, &r, err);
+}
+
+static int upload_memory(const void *data, struct reg_repo *dst, const struct oci_descriptor *d,
+                         struct counter *c, oci_error *err)
+{
+	struct reader r = { .fd = -1, .mem = data, .size = d->size, .c = c };
+	return reg_blob_upload(dst, d->digest, d->size, reader_read, reader_rewind, &r, err);
+}
+
+/* --- the order of attempts ----------------------------------------------------------- */
+
+static int place(struct reg_repo *dst, const struct oci_descriptor *d,
+                 const struct reg_blob_source *src, const char *mount_from, struct counter *c,
+                 oci_error *err)
+{
+	int r;
+	if (src->repo && reg_repo_same_registry(src->repo, dst)) {
+		const char *from = strchr(reg_repo_name(src->repo), '/') + 1;
+		r = reg_blob_mount(dst, d->digest, from, err);
+		if (r != 0)
+			return r < 0 ? -1 : REG_BLOB_MOUNTED;
+	} else {
+		r = reg_blob_head(dst, d->digest, NULL, err);
+		if (r != 0)
+			return r < 0 ? -1 : REG_BLOB_EXISTED;
+		if (mount_from) {
+			r = reg_blob_mount(dst, d->digest, mount_from, err);
+			if (r != 0)
+				return r < 0 ? -1 : REG_BLOB_MOUNTED;
+		}
+	}
+	if (src->repo)
+		r = copy_from_repo(src->repo, dst, d, c, err);
+	else if (src->layout)
+		r = upload_file(src->layout, dst, d, c, err);
+	else
+		r = upload_memory(src->data, dst, d, c, err);
+	return r < 0 ? -1 : REG_BLOB_TRANSFERRED;
+}
+
+int reg_blob_copy(struct reg_repo *dst, const struct oci_descriptor *d,
+                  const struct reg_blob_source *src, const char *mount_from,
+                  const struct reg_progress *progress, oci_error *err)
+{
+	struct counter c = { progress, d->digest, 0 };
+	reg_progress_emit(progress, REG_PROGRESS_START, d->digest, d->size);
+	int how = place(dst, d, src, mount_from, &c, err);
+	if (how > 0)
+		reg_progress_emit(progress, REG_PROGRESS_DONE, d->digest, how);
+	return how;
+}
