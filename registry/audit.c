@@ -288,7 +288,10 @@ static int summarize(struct run *r, oci_error *err)
 			struct reg_audit_platform *p = &t->plats[pi];
 			for (size_t li = 0; li < p->m.n_layers; li++) {
 				const struct reg_audit_layer *L = p->layers[li];
-				oci_stats_add(&p->sum, &L->st);
+				if (oci_stats_add(&p->sum, &L->st) < 0)
+					return oci_err(err, OCI_E_REGISTRY,
+					               "%s (%s): the layers' sizes overflow when summed",
+					               t->reference, p->platform);
 				if (L->source == REG_AUDIT_ESTIMATE) {
 					p->estimate = true;
 					continue;
