@@ -556,8 +556,9 @@ static void walk_tar(struct oci_layer *l)
 			goto out;
 		}
 		if (!count_entry(&l->st, e)) {
-			fail(&l->tar, "sizes overflow: entry %s claims %lld bytes",
-			     archive_entry_pathname(e), (long long)archive_entry_size(e));
+			const char *name = archive_entry_pathname(e);
+			fail(&l->tar, "sizes overflow: entry %s claims %lld bytes", name ? name : "?",
+			     (long long)archive_entry_size(e));
 			goto out;
 		}
 	}

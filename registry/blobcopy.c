@@ -37,6 +37,7 @@ struct pump {
 	oci_error err;
 	int rc;
 	atomic_bool failed; /* set before the write end closes */
+	bool upload_gone;   /* the download stopped because the upload did */
 };
 
 static int pipe_sink(void *ud, const void *p, size_t n, oci_error *err)
@@ -47,8 +48,10 @@ static int pipe_sink(void *ud, const void *p, size_t n, oci_error *err)
 		ssize_t w = write(pm->fd, s, n);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			pm->upload_gone = true;
 			return oci_err(err, OCI_E_REGISTRY, "the upload side stopped reading");
+		}
 		s += w;
 		n -= (size_t)w;
 		count(pm->c, w);
@@ -109,7 +112,7 @@ static int stream_copy(struct reg_repo *src, struct reg_repo *dst, const struct 
 		/* the source's failure explains the upload's */
 		if (err)
 			*err = pm.err;
-		*src_failed = true;
+		*src_failed = !pm.upload_gone;
 		return -1;
 	}
 	if (urc < 0) {
