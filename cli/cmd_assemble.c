@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/progress.h"
 #include "oci/cleanup.h"
+#include "oci/text.h"
 #include "oci/mediatype.h"
 #include "oci/platform.h"
 #include "oci/util.h"
@@ -165,7 +166,9 @@ static void print_plan(const struct reg_asm_plan *p)
 	printf("%-16s %-73s %s\n", "PLATFORM", "MANIFEST", "SOURCE");
 	for (size_t i = 0; i < p->n_children; i++) {
 		const struct reg_asm_child *ch = &p->children[i];
-		printf("%-16s %-73s %s%s\n", ch->attests ? "attestation" : ch->platform,
+		char plat[256];
+		oci_text_escape_buf(ch->attests ? "attestation" : ch->platform, plat, sizeof plat);
+		printf("%-16s %-73s %s%s\n", plat,
 		       ch->desc.digest, ch->source_ref, ch->attests ? " (attestation)" : "");
 	}
 	cli_human_size(p->blob_bytes, size, sizeof size);

@@ -16,6 +16,7 @@
 #include "cli/progress.h"
 #include "oci/auditcache.h"
 #include "oci/cleanup.h"
+#include "oci/text.h"
 #include "oci/ref.h"
 #include "registry/audit.h"
 
@@ -214,7 +215,8 @@ static void print_table(const struct audit *a)
 			const struct reg_audit_platform *p = &a->rt[ti].plats[pi];
 			struct cat_sizing r;
 			enum cat_provision status = recommend(a, ti, pi, &r);
-			char c[32], u[32], d[32], f[32], mn[32], dk[32];
+			char c[32], u[32], d[32], f[32], mn[32], dk[32], plat[256];
+			oci_text_escape_buf(p->platform, plat, sizeof plat); /* from the registry */
 			cli_human_size(p->sum.compressed_bytes, c, sizeof c);
 			cli_human_size(p->sum.tar_bytes, u, sizeof u);
 			cli_human_size(p->sum.on_disk_bytes, d, sizeof d);
@@ -224,7 +226,7 @@ static void print_table(const struct audit *a)
 			gb_cell(mn, sizeof mn, r.min_disk_gb, t->cat_min, t->catalog);
 			gb_cell(dk, sizeof dk, r.docker_size_gb, t->cat_docker, t->catalog);
 			printf("%-*s  %-*s %10s %10s %10s %8s %13s %11s  %s%s\n", wn, t->name, wp,
-			       p->platform, c, u, d, f, mn, dk,
+			       plat, c, u, d, f, mn, dk,
 			       t->catalog ? cat_provision_name(status) : "-",
 			       p->estimate ? " (estimate)" : "");
 			printf("  minDiskSizeGb %d = roundup to 5 of %.2f: OS %g + GPU %g + on-disk %.2f"

@@ -7,6 +7,7 @@
 #include "oci/cleanup.h"
 #include "oci/mediatype.h"
 #include "oci/ref.h"
+#include "oci/text.h"
 #include "oci/util.h"
 #include "registry/image.h"
 
@@ -27,7 +28,8 @@ struct row {
 	bool attestation;
 };
 
-static void fill_row(struct row *r, const struct reg_walk_node *n, const char *platform,
+/* false when the sizes overflow when summed */
+static bool fill_row(struct row *r, const struct reg_walk_node *n, const char *platform,
                      const char *media_type)
 {
 	const struct oci_manifest *m = &n->m;
@@ -37,9 +39,12 @@ static void fill_row(struct row *r, const struct reg_walk_node *n, const char *p
 	r->attestation = n->attests != NULL;
 	r->config = oci_xstrdup(m->config.digest);
 	r->layers = m->n_layers;
-	r->bytes = m->config.size;
-	for (size_t i = 0; i < m->n_layers; i++)
-		r->bytes += m->layers[i].size;
+	int64_t sum = m->config.size;
+	bool ok = true;
+	for (size_t i = 0; i < m->n_layers && ok; i++)
+		ok = oci_add_checked(&sum, m->layers[i].size);
+	r->bytes = sum;
+	return ok;
 }
 
 /* One row per entry of an index (fetched concurrently), or the manifest's
@@ -56,7 +61,9 @@ static int fill_rows(struct reg_repo *repo, struct reg_walk *w, struct row **row
 		oci_config_release(&cfg);
 		*rows = oci_xcalloc(1, sizeof **rows);
 		*n = 1;
-		fill_row(&(*rows)[0], top, p, top->raw.media_type);
+		if (!fill_row(&(*rows)[0], top, p, top->raw.media_type))
+			return oci_err(err, OCI_E_REGISTRY, "%s@%s: the blob sizes overflow when summed",
+			               reg_repo_name(repo), top->raw.digest);
 		return 0;
 	}
 	*rows = oci_xcalloc(top->n_children + 1, sizeof **rows);
@@ -64,7 +71,9 @@ static int fill_rows(struct reg_repo *repo, struct reg_walk *w, struct row **row
 		struct reg_walk_node *c = &top->children[i];
 		_cleanup_free_ char *p = c->desc.platform ? oci_platform_string(c->desc.platform)
 		                                          : oci_xstrdup("-");
-		fill_row(&(*rows)[(*n)++], c, p, c->desc.media_type);
+		if (!fill_row(&(*rows)[(*n)++], c, p, c->desc.media_type))
+			return oci_err(err, OCI_E_REGISTRY, "%s@%s: the blob sizes overflow when summed",
+			               reg_repo_name(repo), c->raw.digest);
 	}
 	return 0;
 }
@@ -74,9 +83,11 @@ static void print_rows(struct row *rows, size_t n)
 	printf("\n%-16s %-20s %-20s %6s %12s\n", "PLATFORM", "MANIFEST", "CONFIG", "LAYERS",
 	       "COMPRESSED");
 	for (size_t i = 0; i < n; i++) {
-		char size[32];
+		char size[32], plat[256];
 		cli_human_size(rows[i].bytes, size, sizeof size);
-		printf("%-16s %-20.19s %-20.19s %6zu %12s%s\n", rows[i].platform, rows[i].digest,
+		/* what the server named: shown, never obeyed by the terminal */
+		oci_text_escape_buf(rows[i].platform, plat, sizeof plat);
+		printf("%-16s %-20.19s %-20.19s %6zu %12s%s\n", plat, rows[i].digest,
 		       rows[i].config ? rows[i].config : "-", rows[i].layers, size,
 		       rows[i].attestation ? "  (attestation)" : "");
 	}
@@ -122,8 +133,8 @@ int cmd_inspect(struct cli_ctx *ctx, int argc, char **argv)
 		cli_print_json(json_pack("{s:s, s:s, s:s, s:o}", "reference", name, "mediaType",
 		                         mt ? mt : "", "digest", digest, "platforms", plats));
 	} else {
-		printf("Reference:  %s\nMedia type: %s\nDigest:     %s\n", name, mt ? mt : "",
-		       digest);
+		_cleanup_free_ char *mts = oci_text_escape(mt ? mt : "");
+		printf("Reference:  %s\nMedia type: %s\nDigest:     %s\n", name, mts, digest);
 		print_rows(rows, n);
 	}
 out:

@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/junit.h"
 #include "oci/cleanup.h"
+#include "oci/text.h"
 #include "oci/platform.h"
 #include "oci/ref.h"
 #include "oci/util.h"
@@ -209,7 +210,10 @@ static char *join_platforms(const struct reg_verify_target *t)
 		free(b.data);
 		return oci_xstrdup("-");
 	}
-	return b.data;
+	/* platform names come from the registry: shown, never obeyed */
+	char *shown = oci_text_escape(b.data);
+	free(b.data);
+	return shown;
 }
 
 static void print_table(const struct vrun *v)
@@ -231,8 +235,9 @@ static void print_table(const struct vrun *v)
 	for (size_t i = 0; i < v->n; i++) {
 		const struct row *r = &v->rows[i];
 		const struct reg_verify_target *t = &v->targets[i];
+		_cleanup_free_ char *reason = oci_text_escape(reason_of(r, t));
 		printf("%-*s  %-*s  %-6s  %-*s  %-7s  %s\n", wi, r->img->key, wt, r->ver->tag,
-		       r->ver->tested ? "yes" : "no", wp, plats[i], status_of(r, t), reason_of(r, t));
+		       r->ver->tested ? "yes" : "no", wp, plats[i], status_of(r, t), reason);
 		free(plats[i]);
 	}
 	free(plats);
@@ -396,7 +401,8 @@ int cmd_verify(struct cli_ctx *ctx, int argc, char **argv)
 	if (code && code != OCI_E_CHECK) {
 		for (size_t i = 0; i < v.n; i++)
 			if (v.targets[i].status == REG_VERIFY_ERROR) {
-				fprintf(stderr, "ccreg: %s\n", v.targets[i].reason);
+				_cleanup_free_ char *reason = oci_text_escape(v.targets[i].reason);
+				fprintf(stderr, "ccreg: %s\n", reason);
 				break;
 			}
 	}

@@ -1,6 +1,8 @@
 /* cli/main.c: the command table, global options, and dispatch. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,8 @@
 #include "config.h"
 #include "oci/auditcache.h"
 #include "oci/cleanup.h"
+#include "oci/file.h"
+#include "oci/text.h"
 #include "oci/util.h"
 #include "registry/client.h"
 
@@ -168,9 +172,14 @@ int cli_help(const char *cmd)
 	return 0;
 }
 
+/* Messages carry what servers said: escaped, a server cannot retitle the
+ * terminal or overwrite lines (library messages escape it already; this
+ * keeps anything else from getting through). */
 int cli_fail(const oci_error *err)
 {
-	fprintf(stderr, "ccreg: %s\n", err->msg[0] ? err->msg : "failed");
+	char shown[4 * sizeof err->msg];
+	oci_text_escape_buf(err->msg[0] ? err->msg : "failed", shown, sizeof shown);
+	fprintf(stderr, "ccreg: %s\n", shown);
 	return err->code ? err->code : OCI_E_REGISTRY;
 }
 
@@ -211,7 +220,8 @@ static long env_num(const char *name)
 static void log_line(void *ud, const char *line)
 {
 	(void)ud;
-	fprintf(stderr, "%s\n", line);
+	_cleanup_free_ char *shown = oci_text_escape(line);
+	fprintf(stderr, "%s\n", shown);
 }
 
 struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
@@ -353,6 +363,46 @@ static void hold_std_fds(void)
 	}
 }
 
+/* SIGINT, SIGTERM and SIGHUP go to one thread (every other thread blocks
+ * them): it removes the temporary files being written, then ends the
+ * process by the same signal, so that the shell sees what ended it.  A
+ * signal ignored when ccreg started (nohup, a background job) stays
+ * ignored. */
+static sigset_t taken;
+
+static void *signal_thread(void *ud)
+{
+	(void)ud;
+	int sig = 0;
+	while (sigwait(&taken, &sig) != 0)
+		;
+	oci_file_remove_temps();
+	signal(sig, SIG_DFL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	_exit(128 + sig);
+}
+
+static void take_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	sigemptyset(&taken);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
+		struct sigaction sa;
+		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
+			sigaddset(&taken, sigs[i]);
+	}
+	pthread_t t;
+	pthread_sigmask(SIG_BLOCK, &taken, NULL);
+	if (pthread_create(&t, NULL, signal_thread, NULL) == 0)
+		pthread_detach(t);
+	else
+		pthread_sigmask(SIG_UNBLOCK, &taken, NULL);
+}
+
 /* Output that could not be written is a local I/O failure (exit 5), not
  * success: check what is still buffered and the stream's error flag. */
 static int close_stdout(int rc)
@@ -398,6 +448,7 @@ int main(int argc, char **argv)
 	}
 	if (ctx.g.help)
 		return cli_help(c->name);
+	take_signals();
 	reg_global_init();
 	rc = c->fn(&ctx, argc, argv);
 	reg_client_free(ctx.client);

@@ -91,10 +91,15 @@ static struct archive *archive_seek(const char *file, const char *path, int64_t 
 			} else if (archive_entry_filetype(e) == AE_IFLNK) {
 				const char *t = archive_entry_symlink(e);
 				const char *slash = strrchr(want, '/');
-				_cleanup_free_ char *rel = t[0] == '/' ? oci_xstrdup(t)
-				                                     : oci_xasprintf("%.*s/%s",
-				                                                     slash ? (int)(slash - want) : 0,
-				                                                     want, t);
+				if (!t || t[0] == '/') {
+					/* docker save links within the archive, relatively */
+					oci_err(err, OCI_E_USAGE, "%s: %s is a symlink to %s, outside the archive",
+					        file, path, t ? t : "nothing");
+					archive_read_free(a);
+					return NULL;
+				}
+				_cleanup_free_ char *rel = oci_xasprintf("%.*s/%s", slash ? (int)(slash - want) : 0,
+				                                         want, t);
 				next = norm_path(rel);
 			} else if (archive_entry_filetype(e) == AE_IFREG) {
 				if (size)
@@ -115,7 +120,10 @@ static struct archive *archive_seek(const char *file, const char *path, int64_t 
 		}
 		archive_read_free(a);
 		if (!next) {
-			if (r == ARCHIVE_EOF)
+			if (r == ARCHIVE_EOF && hop)
+				oci_err(err, OCI_E_USAGE, "%s: %s is a symlink to %s, which is not in the archive",
+				        file, path, want);
+			else if (r == ARCHIVE_EOF)
 				oci_err(err, OCI_E_USAGE, "%s: no entry %s in the archive", file, path);
 			else
 				oci_err(err, OCI_E_USAGE, "%s: link %s points outside the archive", file, path);

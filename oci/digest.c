@@ -1,9 +1,11 @@
 #include "oci/digest.h"
 #include "oci/util.h"
 
+#include <errno.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 
 struct oci_hasher {
@@ -182,4 +184,23 @@ const char *oci_digest_hex(const char *d)
 {
 	const char *colon = d ? strchr(d, ':') : NULL;
 	return colon ? colon + 1 : NULL;
+}
+
+bool oci_digest_matches_fd(const char *digest, int fd)
+{
+	oci_hasher *h = oci_hasher_for(digest);
+	if (!h)
+		return false;
+	char buf[1 << 16], dg[OCI_DIGEST_MAX];
+	off_t off = 0;
+	ssize_t r;
+	while ((r = pread(fd, buf, sizeof buf, off)) > 0 || (r < 0 && errno == EINTR)) {
+		if (r > 0) {
+			oci_hasher_update(h, buf, (size_t)r);
+			off += r;
+		}
+	}
+	oci_hasher_final(h, dg);
+	oci_hasher_free(h);
+	return r == 0 && strcmp(dg, digest) == 0;
 }

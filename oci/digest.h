@@ -36,6 +36,9 @@ void oci_hasher_free(oci_hasher *h);
 void oci_digest_buf(const char *algo, const void *p, size_t n, char out[OCI_DIGEST_MAX]);
 /* true when buf hashes to `digest` (algorithm taken from `digest`). */
 bool oci_digest_matches(const char *digest, const void *p, size_t n);
+/* true when the file open as fd (read from offset 0 to its end) hashes to
+ * `digest`; false on a read error too. */
+bool oci_digest_matches_fd(const char *digest, int fd);
 /* "sha256:abc..." → "abc..." (pointer into d), NULL when no ':' */
 const char *oci_digest_hex(const char *d);
 

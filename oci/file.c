@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,29 @@ int oci_mkdir_p(const char *path, mode_t mode)
 	return mkdir_one(p, mode);
 }
 
+/* Every temporary file being written, for oci_file_remove_temps(). */
+static pthread_mutex_t temps_lock = PTHREAD_MUTEX_INITIALIZER;
+static char **temps;
+static size_t n_temps;
+
+/* Called with temps_lock held. */
+static void temp_forget(const char *tmp)
+{
+	for (size_t i = 0; i < n_temps; i++)
+		if (temps[i] == tmp) {
+			temps[i] = temps[--n_temps];
+			return;
+		}
+}
+
+void oci_file_remove_temps(void)
+{
+	pthread_mutex_lock(&temps_lock); /* for good: no writer starts after this */
+	for (size_t i = 0; i < n_temps; i++)
+		unlink(temps[i]);
+	n_temps = 0;
+}
+
 static void release(struct oci_file_writer *w)
 {
 	free(w->name);
@@ -123,10 +147,18 @@ int oci_file_begin(struct oci_file_writer *w, const char *path, mode_t mode, oci
 		mode = exists ? st.st_mode & 07777 : 0644;
 	/* a file made read-only is not replaced behind its owner's back, though
 	 * the rename alone would be allowed */
+	pthread_mutex_lock(&temps_lock);
 	if (access(w->path, W_OK) < 0 && errno != ENOENT)
 		w->fd = -1;
 	else
 		w->fd = mkostemp(w->tmp, O_CLOEXEC);
+	if (w->fd >= 0) {
+		temps = oci_xrealloc(temps, (n_temps + 1) * sizeof *temps);
+		temps[n_temps++] = w->tmp;
+	}
+	int e = errno;
+	pthread_mutex_unlock(&temps_lock);
+	errno = e;
 	if (w->fd < 0) {
 		oci_err(err, OCI_E_IO, "%s: %s", w->name, strerror(errno));
 		free(w->tmp);
@@ -183,7 +215,10 @@ void oci_file_abort(struct oci_file_writer *w)
 	if (w->tmp) {
 		if (w->fd >= 0)
 			close(w->fd);
+		pthread_mutex_lock(&temps_lock);
 		unlink(w->tmp);
+		temp_forget(w->tmp);
+		pthread_mutex_unlock(&temps_lock);
 	}
 	release(w);
 }
@@ -200,7 +235,15 @@ int oci_file_commit(struct oci_file_writer *w, oci_error *err)
 		errno = e;
 		goto fail;
 	}
-	if (close(fd) < 0 || rename(w->tmp, w->path) < 0)
+	if (close(fd) < 0)
+		goto fail;
+	pthread_mutex_lock(&temps_lock);
+	int r = rename(w->tmp, w->path), e = errno;
+	if (r == 0)
+		temp_forget(w->tmp);
+	pthread_mutex_unlock(&temps_lock);
+	errno = e;
+	if (r < 0)
 		goto fail;
 	free(w->tmp);
 	w->tmp = NULL;

@@ -22,6 +22,9 @@
  *
  * oci_file_read, oci_write_all and oci_mkdir_p are errno-style (-1 with errno
  * set); callers word the error.
+ *
+ * The temporary files being written are known to the module, so that a
+ * process ended by a signal removes them first (oci_file_remove_temps).
  */
 #ifndef CCREG_OCI_FILE_H
 #define CCREG_OCI_FILE_H
@@ -66,6 +69,12 @@ int oci_file_commit(struct oci_file_writer *w, oci_error *err);
 /* Remove the temporary file and release the writer. */
 void oci_file_abort(struct oci_file_writer *w);
 static inline void oci_file_abortp(struct oci_file_writer *w) { oci_file_abort(w); }
+
+/* For a process about to end on a signal (cli/main.c's signal thread): remove
+ * every temporary file being written, and keep any writer from starting
+ * another (oci_file_begin then blocks for good).  Thread-safe; not for a
+ * signal handler (it takes a lock). */
+void oci_file_remove_temps(void);
 
 /* Replace path by data[0..len) in one step (begin, write, commit). */
 int oci_file_replace(const char *path, const void *data, size_t len, mode_t mode,

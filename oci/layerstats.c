@@ -228,19 +228,18 @@ const char *oci_layer_inflate_backend(void)
 	return CCREG_HAVE_ISAL ? "isa-l" : "zlib";
 }
 
-void oci_stats_add(struct oci_layer_stats *s, const struct oci_layer_stats *a)
+int oci_stats_add(struct oci_layer_stats *s, const struct oci_layer_stats *a)
 {
-	s->entries += a->entries;
-	s->files += a->files;
-	s->file_bytes += a->file_bytes;
-	s->dirs += a->dirs;
-	s->symlinks += a->symlinks;
-	s->hardlinks += a->hardlinks;
-	s->whiteouts += a->whiteouts;
-	s->opaque_dirs += a->opaque_dirs;
-	s->tar_bytes += a->tar_bytes;
-	s->on_disk_bytes += a->on_disk_bytes;
-	s->compressed_bytes += a->compressed_bytes;
+	bool ok = oci_add_checked(&s->entries, a->entries) && oci_add_checked(&s->files, a->files) &&
+	          oci_add_checked(&s->file_bytes, a->file_bytes) &&
+	          oci_add_checked(&s->dirs, a->dirs) && oci_add_checked(&s->symlinks, a->symlinks) &&
+	          oci_add_checked(&s->hardlinks, a->hardlinks) &&
+	          oci_add_checked(&s->whiteouts, a->whiteouts) &&
+	          oci_add_checked(&s->opaque_dirs, a->opaque_dirs) &&
+	          oci_add_checked(&s->tar_bytes, a->tar_bytes) &&
+	          oci_add_checked(&s->on_disk_bytes, a->on_disk_bytes) &&
+	          oci_add_checked(&s->compressed_bytes, a->compressed_bytes);
+	return ok ? 0 : -1;
 }
 
 static const struct {
@@ -482,7 +481,9 @@ static la_ssize_t tar_read(struct archive *a, void *ud, const void **buf)
 	return (la_ssize_t)n;
 }
 
-static void count_entry(struct oci_layer_stats *st, struct archive_entry *e)
+/* Count one entry: false when a sum overflows (sizes of sparse entries are
+ * whatever the header claims, up to 2^63 - 1). */
+static bool count_entry(struct oci_layer_stats *st, struct archive_entry *e)
 {
 	const char *path = archive_entry_pathname(e);
 	size_t len = path ? strlen(path) : 0;
@@ -497,15 +498,15 @@ static void count_entry(struct oci_layer_stats *st, struct archive_entry *e)
 	st->entries++;
 	if (blen == 12 && !strncmp(base, ".wh..wh..opq", 12)) {
 		st->opaque_dirs++;
-		return;
+		return true;
 	}
 	if (blen > 4 && !strncmp(base, ".wh.", 4)) {
 		st->whiteouts++;
-		return;
+		return true;
 	}
 	if (archive_entry_hardlink(e)) {
 		st->hardlinks++;
-		return;
+		return true;
 	}
 	switch (archive_entry_filetype(e)) {
 	case AE_IFDIR:
@@ -522,14 +523,18 @@ static void count_entry(struct oci_layer_stats *st, struct archive_entry *e)
 	}
 	case AE_IFREG: {
 		int64_t size = archive_entry_size(e);
+		int64_t blocks = size / OCI_STATS_BLOCK + (size % OCI_STATS_BLOCK != 0), on_disk;
 		st->files++;
-		st->file_bytes += size;
-		st->on_disk_bytes += (size + OCI_STATS_BLOCK - 1) / OCI_STATS_BLOCK * OCI_STATS_BLOCK;
+		if (size < 0 || __builtin_mul_overflow(blocks, (int64_t)OCI_STATS_BLOCK, &on_disk) ||
+		    !oci_add_checked(&st->file_bytes, size) ||
+		    !oci_add_checked(&st->on_disk_bytes, on_disk))
+			return false;
 		break;
 	}
 	default: /* devices, fifos: an inode, no blocks */
 		break;
 	}
+	return true;
 }
 
 static void walk_tar(struct oci_layer *l)
@@ -550,7 +555,12 @@ static void walk_tar(struct oci_layer *l)
 			fail(&l->tar, "malformed tar (%s)", archive_error_string(a));
 			goto out;
 		}
-		count_entry(&l->st, e);
+		if (!count_entry(&l->st, e)) {
+			const char *name = archive_entry_pathname(e);
+			fail(&l->tar, "sizes overflow: entry %s claims %lld bytes", name ? name : "?",
+			     (long long)archive_entry_size(e));
+			goto out;
+		}
 	}
 	/* the diff_id covers the whole stream, past the tar's end blocks */
 	const void *p;

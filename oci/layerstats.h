@@ -46,8 +46,8 @@ struct oci_layer_stats {
 	int64_t tar_bytes, on_disk_bytes, compressed_bytes;
 };
 
-/* sum += add */
-void oci_stats_add(struct oci_layer_stats *sum, const struct oci_layer_stats *add);
+/* sum += add: 0, or -1 when a count overflows (sum is then not to be used). */
+int oci_stats_add(struct oci_layer_stats *sum, const struct oci_layer_stats *add);
 /* Set the counts on obj under the contract's names ("entries", "files",
  * "fileBytes", "dirs", "symlinks", "hardlinks", "whiteouts", "opaqueDirs",
  * "tarBytes", "onDiskBytes", "compressedBytes"). */

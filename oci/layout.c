@@ -114,7 +114,10 @@ int oci_layout_blob_open(const struct oci_layout *l, const char *digest, int64_t
 	_cleanup_free_ char *path = oci_layout_blob_path(l->dir, digest);
 	if (!path)
 		return oci_err(err, OCI_E_USAGE, "%s: invalid digest %s", l->dir, digest);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ELOOP)
+		return oci_err(err, OCI_E_USAGE, "%s: blob %s is a symlink (refused: blobs are read "
+		               "from the layout itself)", l->dir, digest);
 	if (fd < 0)
 		return oci_err(err, OCI_E_USAGE, "%s: blob %s: %s", l->dir, digest, strerror(errno));
 	struct stat st;
@@ -164,9 +167,10 @@ int oci_layout_create(const char *dir, oci_error *err)
 bool oci_layout_blob_exists(const char *dir, const char *digest, int64_t size)
 {
 	_cleanup_free_ char *path = oci_layout_blob_path(dir, digest);
+	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
 	struct stat st;
-	return path && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	       (size < 0 || st.st_size == size);
+	return fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       (size < 0 || st.st_size == size) && oci_digest_matches_fd(digest, fd);
 }
 
 int oci_layout_blob_begin(struct oci_blob_writer *w, const char *dir, const char *digest,

@@ -50,7 +50,9 @@ const struct oci_descriptor *oci_layout_find(const struct oci_layout *l, const c
 /* "DIR/blobs/sha256/<hex>" (caller frees), NULL for an invalid digest. */
 char *oci_layout_blob_path(const char *dir, const char *digest);
 /* Open a blob for streaming: a file descriptor (O_RDONLY|O_CLOEXEC), or -1
- * with err filled (OCI_E_USAGE: missing).  *size set when non-NULL. */
+ * with err filled (OCI_E_USAGE: missing, or a symlink: a blob's bytes come
+ * from the layout itself, never from wherever a link points).  *size set
+ * when non-NULL. */
 int oci_layout_blob_open(const struct oci_layout *l, const char *digest, int64_t *size,
                          oci_error *err);
 /* Read a blob of at most `max` bytes into out, verified against digest. */
@@ -64,7 +66,9 @@ int oci_layout_blob_read(const struct oci_layout *l, const char *digest, size_t 
 int oci_layout_create(const char *dir, oci_error *err);
 
 /* true when DIR holds the blob under its final name with this size
- * (size < 0: any).  Final names are only ever given to verified content. */
+ * (size < 0: any), as a regular file whose content hashes to digest: ccreg
+ * gives final names only to verified content, but others write layouts
+ * too, and a disk can corrupt one.  Reads the whole blob. */
 bool oci_layout_blob_exists(const char *dir, const char *digest, int64_t size);
 
 struct oci_blob_writer {

@@ -95,6 +95,9 @@ static int h_size(json_t *v, void *base, const struct field *f, oci_error *err)
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return oci_err(err, OCI_E_REGISTRY, "field \"%s\" must be a non-negative integer",
 		               f->name);
+	if (json_integer_value(v) > OCI_SIZE_MAX)
+		return oci_err(err, OCI_E_REGISTRY, "field \"%s\": %lld bytes is more than any blob (2^50)",
+		               f->name, (long long)json_integer_value(v));
 	*AT(base, f, int64_t) = (int64_t)json_integer_value(v);
 	return 0;
 }

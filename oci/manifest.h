@@ -21,6 +21,10 @@
 #include "oci/error.h"
 #include "oci/platform.h"
 
+/* The most bytes a descriptor may claim: 1 PiB, beyond any blob a registry
+ * stores, and small enough that sums of sizes stay far from overflowing. */
+#define OCI_SIZE_MAX ((int64_t)1 << 50)
+
 struct oci_descriptor {
 	char *media_type;
 	char *digest;

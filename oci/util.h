@@ -8,6 +8,7 @@
 #ifndef CCREG_OCI_UTIL_H
 #define CCREG_OCI_UTIL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,12 @@ struct oci_buf {
 };
 void oci_buf_append(struct oci_buf *b, const void *p, size_t n);
 void oci_buf_release(struct oci_buf *b);
+
+/* *sum += v; false when that overflows (sizes a server sent, summed). */
+static inline bool oci_add_checked(int64_t *sum, int64_t v)
+{
+	return !__builtin_add_overflow(*sum, v, sum);
+}
 
 /* Milliseconds on the monotonic clock (for durations, not dates). */
 int64_t oci_now_ms(void);

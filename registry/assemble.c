@@ -131,19 +131,20 @@ static int resolve_job(size_t i, void *ud, oci_error *err)
 	return rc;
 }
 
-static void add_blob(struct reg_asm_plan *p, const struct oci_descriptor *d, struct reg_repo *repo)
+/* false when the plan's total size overflows */
+static bool add_blob(struct reg_asm_plan *p, const struct oci_descriptor *d, struct reg_repo *repo)
 {
 	if (oci_mt_is_foreign(d->media_type))
-		return; /* lives elsewhere (urls); registries do not hold it */
+		return true; /* lives elsewhere (urls); registries do not hold it */
 	for (size_t i = 0; i < p->n_blobs; i++)
 		if (!strcmp(p->blobs[i].d.digest, d->digest))
-			return;
+			return true;
 	p->blobs = oci_xrealloc(p->blobs, (p->n_blobs + 1) * sizeof *p->blobs);
 	struct reg_asm_blob *b = &p->blobs[p->n_blobs++];
 	memset(b, 0, sizeof *b);
 	oci_descriptor_copy(&b->d, d);
 	b->repo = repo;
-	p->blob_bytes += d->size;
+	return oci_add_checked(&p->blob_bytes, d->size);
 }
 
 static int check_options(const struct reg_asm_options *o, oci_error *err)
@@ -275,9 +276,14 @@ int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
 
 	for (size_t i = 0; i < p->n_children; i++) {
 		struct reg_asm_child *ch = &p->children[i];
-		add_blob(p, &ch->m.config, ch->repo);
-		for (size_t k = 0; k < ch->m.n_layers; k++)
-			add_blob(p, &ch->m.layers[k], ch->repo);
+		bool ok = add_blob(p, &ch->m.config, ch->repo);
+		for (size_t k = 0; k < ch->m.n_layers && ok; k++)
+			ok = add_blob(p, &ch->m.layers[k], ch->repo);
+		if (!ok) {
+			oci_err(err, OCI_E_REGISTRY, "%s: the blob sizes overflow when summed",
+			        p->target_name);
+			goto fail;
+		}
 	}
 	build_index(p, o);
 

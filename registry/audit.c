@@ -334,7 +334,12 @@ static void summarize_target(struct reg_audit_target *t)
 				fail_target(t, REG_AUDIT_ERROR, L->code, why);
 				return;
 			}
-			oci_stats_add(&p->sum, &L->st);
+			if (oci_stats_add(&p->sum, &L->st) < 0) {
+				why = oci_xasprintf("%s (%s): the layers' sizes overflow when summed",
+				                    t->reference, p->platform);
+				fail_target(t, REG_AUDIT_ERROR, OCI_E_REGISTRY, why);
+				return;
+			}
 			if (L->source == REG_AUDIT_ESTIMATE) {
 				p->estimate = true;
 				continue;

@@ -15,6 +15,7 @@
 #include "registry/auth.h"
 #include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/text.h"
 #include "oci/util.h"
 #include "registry/creds.h"
 #include "registry/internal.h"
@@ -198,6 +199,8 @@ static struct reg_creds *host_creds(struct reg_repo *repo, struct reg_host *hs, 
 		int r = reg_creds_lookup(c, repo->domain, &cr, err);
 		if (r < 0)
 			return NULL;
+		if (r == 1)
+			reg_secret_add(c, cr.secret);
 		pthread_mutex_lock(&c->lock);
 		if (!ha->creds_loaded) {
 			ha->creds_loaded = true;
@@ -443,6 +446,24 @@ static void q_add(struct oci_buf *q, const char *name, const char *value)
 	curl_free(enc);
 }
 
+int reg_token_parse(const json_t *answer, const char **token, long *ttl, oci_error *err)
+{
+	const char *tok = json_string_value(json_object_get(answer, "token"));
+	if (!tok || !*tok)
+		tok = json_string_value(json_object_get(answer, "access_token"));
+	if (!tok || !*tok)
+		return oci_err(err, OCI_E_AUTH, "the token server's answer holds no token");
+	/* it goes into an Authorization header: CR LF would start another */
+	if (oci_text_has_ctl(tok))
+		return oci_err(err, OCI_E_AUTH, "the token server's token holds control characters");
+	if (strlen(tok) > REG_TOKEN_MAX)
+		return oci_err(err, OCI_E_AUTH, "the token server's token is larger than 1 MiB");
+	json_int_t e = json_integer_value(json_object_get(answer, "expires_in"));
+	*ttl = e <= 0 ? 60 : e > REG_TOKEN_TTL_MAX ? REG_TOKEN_TTL_MAX : (long)e;
+	*token = tok;
+	return 0;
+}
+
 /* Fetch a token from the realm for `scopes` (space-separated). */
 static char *fetch_token(struct reg_repo *repo, struct reg_host *hs, const char *scopes,
                          oci_error *err)
@@ -488,6 +509,7 @@ static char *fetch_token(struct reg_repo *repo, struct reg_host *hs, const char 
 		if (cr) {
 			_cleanup_free_ char *up = oci_xasprintf("%s:%s", cr->username, cr->secret);
 			_cleanup_free_ char *enc = b64(up);
+			reg_secret_add(c, enc);
 			authline = oci_xasprintf("Authorization: Basic %s", enc);
 			hdrs[0] = authline;
 			req.headers = hdrs;
@@ -522,16 +544,15 @@ static char *fetch_token(struct reg_repo *repo, struct reg_host *hs, const char 
 	json_error_t jerr;
 	_cleanup_json_ json_t *j = json_loadb(resp.body.data, resp.body.len, 0, &jerr);
 	reg_response_release(&resp);
-	const char *tok = json_string_value(json_object_get(j, "token"));
-	if (!tok || !*tok)
-		tok = json_string_value(json_object_get(j, "access_token"));
-	if (!tok || !*tok) {
-		oci_err(err, OCI_E_AUTH, "%s: the token server's answer holds no token", repo->host);
+	const char *tok = NULL;
+	long ttl = 0;
+	if (reg_token_parse(j, &tok, &ttl, err) < 0) {
+		oci_err_wrap(err, "%s", repo->host);
 		return NULL;
 	}
-	json_int_t ttl = json_integer_value(json_object_get(j, "expires_in"));
+	reg_secret_add(c, tok);
 	char *header = oci_xasprintf("Bearer %s", tok);
-	token_store(c, repo->host, scopes, header, ttl > 0 ? (long)ttl : 60);
+	token_store(c, repo->host, scopes, header, ttl);
 	return header;
 }
 
@@ -567,6 +588,7 @@ static char *auth_header(struct reg_repo *repo, oci_error *err)
 		_cleanup_free_ char *up = oci_xasprintf("%s:%s", cr->username, cr->secret);
 		_cleanup_free_ char *enc = b64(up);
 		explicit_bzero(up, strlen(up));
+		reg_secret_add(c, enc);
 		return oci_xasprintf("Basic %s", enc);
 	}
 	return NULL;
@@ -599,12 +621,26 @@ static int auth_challenge(struct reg_repo *repo, const char *www, bool sent_auth
 		rc = -1;
 	} else if (strcmp(ch[pick].scheme, "bearer") == 0) {
 		_cleanup_free_ char *scopes = repo_scopes(repo);
+		/* the realm becomes the URL of a request with our credentials:
+		 * http(s) only, no control characters, shown as sent when not */
+		char *realm = reg_resolve_url(repo, ch[pick].realm, "token realm", err);
+		if (!realm || (ch[pick].service && oci_text_has_ctl(ch[pick].service))) {
+			if (realm)
+				oci_err(err, OCI_E_AUTH, "%s: the token service name holds control characters",
+				        repo->host);
+			free(realm);
+			if (err)
+				err->code = OCI_E_AUTH;
+			for (int i = 0; i < n; i++)
+				reg_challenge_release(&ch[i]);
+			return -1;
+		}
 		pthread_mutex_lock(&c->lock);
 		struct reg_host_auth *ha = host_auth_locked(hs);
 		ha->kind = REG_AUTH_BEARER;
 		free(ha->realm);
 		free(ha->service);
-		ha->realm = oci_xstrdup(ch[pick].realm);
+		ha->realm = realm;
 		ha->service = oci_xstrdup(ch[pick].service);
 		pthread_mutex_unlock(&c->lock);
 		/* Sent without a token: now that the challenge is known, a token
@@ -705,6 +741,7 @@ void reg_auth_use_creds(struct reg_repo *repo, const char *username, const char 
 	struct reg_creds *cr = oci_xcalloc(1, sizeof *cr);
 	cr->username = oci_xstrdup(username);
 	cr->secret = oci_xstrdup(password);
+	reg_secret_add(c, password);
 	pthread_mutex_lock(&c->lock);
 	struct reg_host_auth *ha = host_auth_locked(hs);
 	if (ha->creds) {

@@ -13,6 +13,7 @@
 #ifndef CCREG_REGISTRY_AUTH_H
 #define CCREG_REGISTRY_AUTH_H
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "oci/error.h"
@@ -43,6 +44,16 @@ bool reg_scopes_cover(const char *have, const char *want);
  * (so one token serves a copy's source, target and mounts).  Call with
  * c->lock held. */
 void reg_auth_hint_locked(struct reg_host *hs, const char *scopes);
+
+#define REG_TOKEN_MAX (1 << 20)  /* bytes: a token goes into every request's headers */
+#define REG_TOKEN_TTL_MAX 86400  /* seconds a token is kept at most */
+
+/* The token of a token server's answer ({"token" or "access_token",
+ * "expires_in"}): *token points into answer; *ttl in seconds, 60 when
+ * absent, at most a day.  A token with control characters (CR LF would
+ * put a header of the server's choosing on every request) or over 1 MiB is
+ * refused (OCI_E_AUTH). */
+int reg_token_parse(const json_t *answer, const char **token, long *ttl, oci_error *err);
 
 struct reg_challenge {
 	char *scheme; /* "bearer", "basic" (lowercased) */

@@ -2,11 +2,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "oci/cleanup.h"
 #include "registry/blobcopy.h"
+
+#define PREVERIFY_MAX (64 << 20) /* layout blobs hashed before their upload */
 
 /* Bytes of one blob moved so far, reported as they move. */
 struct counter {
@@ -28,9 +32,13 @@ struct pump {
 	const char *digest;
 	int64_t size;
 	int fd; /* write end */
+	int rfd; /* read end */
 	struct counter *c;
 	oci_error err;
 	int rc;
+	atomic_bool failed; /* set before the write end closes */
+	bool upload_gone;   /* the download stopped because the upload did */
+	int64_t sent;       /* bytes written into the pipe */
 };
 
 static int pipe_sink(void *ud, const void *p, size_t n, oci_error *err)
@@ -41,10 +49,13 @@ static int pipe_sink(void *ud, const void *p, size_t n, oci_error *err)
 		ssize_t w = write(pm->fd, s, n);
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w <= 0)
+		if (w <= 0) {
+			pm->upload_gone = true;
 			return oci_err(err, OCI_E_REGISTRY, "the upload side stopped reading");
+		}
 		s += w;
 		n -= (size_t)w;
+		pm->sent += w;
 		count(pm->c, w);
 	}
 	return 0;
@@ -54,15 +65,23 @@ static void *pump_thread(void *arg)
 {
 	struct pump *pm = arg;
 	pm->rc = reg_blob_get(pm->src, pm->digest, pm->size, pipe_sink, pm, &pm->err);
+	if (pm->rc < 0)
+		atomic_store(&pm->failed, true);
 	close(pm->fd);
 	return NULL;
 }
 
+/* The upload's body.  When the download fails, the end of the pipe comes
+ * short of the size the PUT announced: failing here aborts the upload at
+ * once (CURL_READFUNC_ABORT in transport) instead of leaving the PUT to
+ * wait out the low-speed timeout for bytes that never come. */
 static ssize_t pipe_source(void *ud, void *buf, size_t n, oci_error *err)
 {
-	int fd = *(int *)ud;
+	struct pump *pm = ud;
 	for (;;) {
-		ssize_t r = read(fd, buf, n);
+		ssize_t r = read(pm->rfd, buf, n);
+		if (r == 0 && atomic_load(&pm->failed))
+			return oci_err(err, OCI_E_REGISTRY, "the download of %s failed", pm->digest);
 		if (r >= 0)
 			return r;
 		if (errno != EINTR)
@@ -70,15 +89,18 @@ static ssize_t pipe_source(void *ud, void *buf, size_t n, oci_error *err)
 	}
 }
 
+/* *src_failed: the download failed short of the blob's end (its error is in
+ * err). */
 static int stream_copy(struct reg_repo *src, struct reg_repo *dst, const struct oci_descriptor *d,
-                       struct counter *c, oci_error *err)
+                       struct counter *c, bool *src_failed, oci_error *err)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
 		return oci_err(err, OCI_E_REGISTRY, "pipe: %s", strerror(errno));
 	/* a bigger pipe keeps both transfers busy; the memory stays bounded */
 	fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-	struct pump pm = { .src = src, .digest = d->digest, .size = d->size, .fd = fds[1], .c = c };
+	struct pump pm = { .src = src, .digest = d->digest, .size = d->size, .fd = fds[1],
+	                   .rfd = fds[0], .c = c };
 	pthread_t t;
 	if (pthread_create(&t, NULL, pump_thread, &pm) != 0) {
 		close(fds[0]);
@@ -86,13 +108,17 @@ static int stream_copy(struct reg_repo *src, struct reg_repo *dst, const struct 
 		return oci_err(err, OCI_E_REGISTRY, "cannot start a copy thread");
 	}
 	oci_error uerr = { 0 };
-	int urc = reg_blob_upload(dst, d->digest, d->size, pipe_source, NULL, &fds[0], &uerr);
+	int urc = reg_blob_upload(dst, d->digest, d->size, pipe_source, NULL, &pm, &uerr);
 	close(fds[0]); /* a GET still writing now fails instead of blocking */
 	pthread_join(t, NULL);
 	if (pm.rc < 0) {
 		/* the source's failure explains the upload's */
 		if (err)
 			*err = pm.err;
+		/* every byte came and they were wrong (a bad CDN edge or proxy):
+		 * the copy is worth another try; a download that broke off has
+		 * been retried and resumed by reg_blob_get already */
+		*src_failed = !pm.upload_gone && pm.sent < d->size;
 		return -1;
 	}
 	if (urc < 0) {
@@ -106,11 +132,13 @@ static int stream_copy(struct reg_repo *src, struct reg_repo *dst, const struct 
 static int copy_from_repo(struct reg_repo *src, struct reg_repo *dst,
                           const struct oci_descriptor *d, struct counter *c, oci_error *err)
 {
-	/* the stream cannot be rewound, so a failed copy is retried whole */
+	/* the stream cannot be rewound, so a failed upload is retried whole; a
+	 * failed download is not: reg_blob_get has retried and resumed already */
 	for (int attempt = 0;; attempt++) {
-		if (stream_copy(src, dst, d, c, err) == 0)
+		bool src_failed = false;
+		if (stream_copy(src, dst, d, c, &src_failed, err) == 0)
 			return 0;
-		if (attempt >= 2 || (err && err->code == OCI_E_AUTH))
+		if (attempt >= 2 || src_failed || (err && err->code == OCI_E_AUTH))
 			return -1;
 		count(c, -c->n);
 		oci_err_clear(err);
@@ -163,6 +191,11 @@ static int upload_file(const struct oci_layout *l, struct reg_repo *dst,
 	if (size != d->size)
 		return oci_err(err, OCI_E_USAGE, "%s: blob %s is %lld bytes, its descriptor says %lld",
 		               l->dir, d->digest, (long long)size, (long long)d->size);
+	/* a blob that is not what it claims is caught before any byte leaves;
+	 * a big one is verified by the registry as it arrives */
+	if (size <= PREVERIFY_MAX && !oci_digest_matches_fd(d->digest, fd))
+		return oci_err(err, OCI_E_USAGE, "%s: blob %s: digest mismatch (the file is corrupt)",
+		               l->dir, d->digest);
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	struct reader r = { .fd = fd, .size = size, .c = c };
 	return reg_blob_upload(dst, d->digest, size, reader_read, reader_rewind, &r, err);

@@ -13,9 +13,11 @@
  *      silently;
  *   3. no mount took (or 202): the bytes move.  From a repository the GET is
  *      piped straight into the upload through a kernel pipe (no temporary
- *      file, memory bounded by the pipe) and a failed copy is retried whole,
- *      twice; from an OCI layout the blob file is read, from memory the
- *      buffer.  Both sides verify the digest.
+ *      file, memory bounded by the pipe); a failed upload is retried whole,
+ *      twice, while a failed download (retried and resumed inside the GET)
+ *      aborts the upload at once and fails the copy with the source's
+ *      error; from an OCI layout the blob file is read (never through a
+ *      symlink), from memory the buffer.  Both sides verify the digest.
  *
  * Progress goes through a callback (the library never prints): START with
  * the size, BYTES as they move (negative when a retry starts over), DONE

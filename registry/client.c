@@ -10,6 +10,7 @@
 #include "oci/cleanup.h"
 #include "oci/manifest.h"
 #include "oci/mediatype.h"
+#include "oci/text.h"
 #include "registry/auth.h"
 #include "registry/internal.h"
 #include "registry/rangeget.h"
@@ -278,11 +279,15 @@ static int reg_http_error(struct reg_repo *repo, const char *what,
 		default: snprintf(detail, sizeof detail, "HTTP %ld", resp->status);
 		}
 	}
+	/* the server's words: no escape sequence, no secret it echoes back */
+	char shown[sizeof detail];
+	oci_text_escape_buf(detail, shown, sizeof shown);
+	reg_redact(repo->c, shown);
 	int code = resp->status == 401 || resp->status == 403 ? OCI_E_AUTH : OCI_E_REGISTRY;
 	const char *hint = "";
 	if (code == OCI_E_AUTH && reg_auth_anonymous(repo))
 		hint = " (anonymous: no credentials found; use 'ccreg login' or --auth-file)";
-	oci_err(err, code, "%s: %s on %s%s%s", what, detail, repo->host,
+	oci_err(err, code, "%s: %s on %s%s%s", what, shown, repo->host,
 	        resp->status >= 500 ? " (server error)" : "", hint);
 	if (err)
 		err->http_status = (int)resp->status;
@@ -566,7 +571,8 @@ struct blob_get {
 	oci_hasher *h;
 	int64_t got;  /* verified-stream bytes passed to the user's sink */
 	int64_t skip; /* bytes to drop (a server that ignored our Range) */
-	int64_t limit;
+	int64_t limit; /* bytes the blob may have (-1: what the response declares) */
+	bool exact;    /* and must have */
 	const struct reg_response *resp; /* of the request under way */
 	int64_t range_from;              /* where that request asked to start */
 };
@@ -588,9 +594,18 @@ static int blob_sink(void *ud, const void *p, size_t n, oci_error *err)
 	}
 	if (!n)
 		return 0;
+	if (b->limit < 0 && b->got == 0) {
+		/* no size given: the response must declare one, or a server
+		 * streaming without end would be followed to the end of the disk */
+		if (b->resp->content_length < 0)
+			return oci_err(err, OCI_E_REGISTRY,
+			               "the registry declares no size for the blob (no Content-Length); "
+			               "a maximum size must be given");
+		b->limit = b->resp->content_length;
+	}
 	if (b->limit >= 0 && b->got + (int64_t)n > b->limit)
-		return oci_err(err, OCI_E_REGISTRY, "blob is larger than its descriptor says (%lld bytes)",
-		               (long long)b->limit);
+		return oci_err(err, OCI_E_REGISTRY, "blob is larger than %s (%lld bytes)",
+		               b->exact ? "its size says" : "allowed", (long long)b->limit);
 	oci_hasher_update(b->h, s, n);
 	b->got += (int64_t)n;
 	return b->sink(b->ud, s, n, err);
@@ -614,7 +629,7 @@ int reg_blob_fetch(struct reg_repo *r, const char *path, const char *range, reg_
                    oci_error *err)
 {
 	_cleanup_free_ char *url = oci_xstrdup(loc && loc->url ? loc->url : path);
-	_cleanup_free_ char *base = reg_resolve_url(r, path);
+	_cleanup_free_ char *base = NULL; /* the registry's own URL */
 	_cleanup_free_ char *rangeh = range ? oci_xasprintf("Range: %s", range) : NULL;
 	const char *hdrs[] = { rangeh, NULL };
 	bool foreign = loc && loc->url ? loc->foreign : false;
@@ -634,8 +649,15 @@ int reg_blob_fetch(struct reg_repo *r, const char *path, const char *range, reg_
 			return -1;
 		if (resp->status < 300 || resp->status >= 400 || !resp->location)
 			return 0;
-		char *next = reg_resolve_url(r, resp->location);
-		foreign = !same_origin(next, base);
+		/* only now is the scheme known (on first contact the request
+		 * itself decided it): a base taken before would call a redirect
+		 * to the same plain-HTTP registry foreign and drop credentials */
+		if (!base)
+			base = reg_resolve_url(r, path, "blob URL", NULL);
+		char *next = reg_resolve_url(r, resp->location, "Location", err);
+		if (!next)
+			return -1;
+		foreign = !base || !same_origin(next, base);
 		if (r->c->o.verbose) {
 			_cleanup_free_ char *shown = reg_redact_url(next);
 			reg_log(r->c, "redirected to %s%s", shown,
@@ -701,9 +723,12 @@ static int blob_get_once(struct reg_repo *r, const char *url, const char *w, int
 	}
 }
 
-int reg_blob_get_restart(struct reg_repo *r, const char *digest, int64_t expected_size,
-                         reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err)
+/* limit: the blob's size (exact), or the most it may have (-1: what the
+ * response declares). */
+static int blob_get(struct reg_repo *r, const char *digest, int64_t limit, bool exact,
+                    reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err)
 {
+	int64_t expected_size = exact ? limit : -1;
 	_cleanup_free_ char *url = api_path(r, "blobs", digest);
 	_cleanup_free_ char *w = what(r, digest);
 	int rc = -1;
@@ -714,7 +739,7 @@ int reg_blob_get_restart(struct reg_repo *r, const char *digest, int64_t expecte
 	/* a blob whose bytes are wrong (a bad CDN edge or proxy) is fetched
 	 * again from zero, twice, when the consumer can start over */
 	for (int round = 0;; round++) {
-		struct blob_get b = { .sink = sink, .ud = ud, .limit = expected_size };
+		struct blob_get b = { .sink = sink, .ud = ud, .limit = limit, .exact = exact };
 		b.h = oci_hasher_for(digest);
 		rc = blob_get_once(r, url, w, expected_size, &b, err);
 		char dg[OCI_DIGEST_MAX];
@@ -743,10 +768,22 @@ int reg_blob_get_restart(struct reg_repo *r, const char *digest, int64_t expecte
 	return rc;
 }
 
+int reg_blob_get_restart(struct reg_repo *r, const char *digest, int64_t expected_size,
+                         reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err)
+{
+	return blob_get(r, digest, expected_size, expected_size >= 0, sink, restart, ud, err);
+}
+
 int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
                  reg_sink_fn sink, void *ud, oci_error *err)
 {
-	return reg_blob_get_restart(r, digest, expected_size, sink, NULL, ud, err);
+	return blob_get(r, digest, expected_size, expected_size >= 0, sink, NULL, ud, err);
+}
+
+int reg_blob_get_max(struct reg_repo *r, const char *digest, int64_t max_size, reg_sink_fn sink,
+                     void *ud, oci_error *err)
+{
+	return blob_get(r, digest, max_size, false, sink, NULL, ud, err);
 }
 
 struct range_buf {
@@ -798,9 +835,10 @@ static int upload_start(struct reg_repo *r, const char *query, struct reg_respon
 	return 0;
 }
 
-static char *with_digest(struct reg_repo *r, const char *location, const char *digest)
+/* location: an absolute URL (resolved when the registry sent it). */
+static char *with_digest(const char *location, const char *digest)
 {
-	char *abs = reg_resolve_url(r, location);
+	const char *abs = location;
 	CURLU *u = curl_url();
 	char *out = NULL, *res;
 	_cleanup_free_ char *q = oci_xasprintf("digest=%s", digest);
@@ -812,7 +850,6 @@ static char *with_digest(struct reg_repo *r, const char *location, const char *d
 	} else
 		res = oci_xasprintf("%s%sdigest=%s", abs, strchr(abs, '?') ? "&" : "?", digest);
 	curl_url_cleanup(u);
-	free(abs);
 	return res;
 }
 
@@ -884,7 +921,11 @@ static int upload_chunked(struct reg_repo *r, char **location, struct counted_sr
 		}
 		if (resp.location) {
 			free(*location);
-			*location = reg_resolve_url(r, resp.location);
+			*location = reg_resolve_url(r, resp.location, "Location", err);
+			if (!*location) {
+				reg_response_release(&resp);
+				return -1;
+			}
 		}
 		reg_response_release(&resp);
 		off += cs->n - before;
@@ -897,7 +938,7 @@ static int upload_chunked(struct reg_repo *r, char **location, struct counted_sr
 static int upload_finish(struct reg_repo *r, const char *location, const char *digest,
                          const struct reg_request *body, oci_error *err)
 {
-	_cleanup_free_ char *url = with_digest(r, location, digest);
+	_cleanup_free_ char *url = with_digest(location, digest);
 	struct reg_request req = body ? *body : (struct reg_request){ 0 };
 	req.method = "PUT";
 	req.url = url;
@@ -938,7 +979,8 @@ int reg_blob_upload(struct reg_repo *r, const char *digest, int64_t size, reg_so
 			goto fail;
 		}
 		free(loc);
-		loc = reg_resolve_url(r, resp.location);
+		if (!(loc = reg_resolve_url(r, resp.location, "Location", err)))
+			goto fail;
 		reg_response_release(&resp);
 		if (upload_finish(r, loc, digest, &body, err) == 0)
 			return 0;
@@ -971,7 +1013,8 @@ int reg_blob_upload(struct reg_repo *r, const char *digest, int64_t size, reg_so
 			goto fail;
 		}
 		free(loc);
-		loc = reg_resolve_url(r, resp.location);
+		if (!(loc = reg_resolve_url(r, resp.location, "Location", err)))
+			goto fail;
 		reg_response_release(&resp);
 		if (upload_chunked(r, &loc, &cs, size, chunk, err) == 0)
 			return upload_finish(r, loc, digest, NULL, err);
@@ -998,7 +1041,8 @@ int reg_blob_upload_stream(struct reg_repo *r, reg_source_fn src, void *ud,
 		reg_http_error(r, "starting a blob upload", &resp, err);
 		goto out;
 	}
-	loc = reg_resolve_url(r, resp.location);
+	if (!(loc = reg_resolve_url(r, resp.location, "Location", err)))
+		goto out;
 	reg_response_release(&resp);
 	/* one streamed PATCH (chunked transfer encoding), digest computed on the way */
 	if (upload_chunked(r, &loc, &cs, -1, INT64_MAX / 2, err) < 0)
@@ -1030,8 +1074,9 @@ int reg_blob_mount(struct reg_repo *r, const char *digest, const char *from_path
 		rc = 1;
 	} else if (resp.status == 202) {
 		/* the registry opened an upload instead: cancel it, the caller uploads */
-		if (resp.location) {
-			_cleanup_free_ char *loc = reg_resolve_url(r, resp.location);
+		_cleanup_free_ char *loc =
+			resp.location ? reg_resolve_url(r, resp.location, "Location", NULL) : NULL;
+		if (loc) {
 			struct reg_request del = { .method = "DELETE", .url = loc };
 			struct reg_response dr = { 0 };
 			oci_error ignored = { 0 };
@@ -1083,54 +1128,73 @@ char *reg_link_next(const char *link)
 	return NULL;
 }
 
-int reg_tags_list(struct reg_repo *r, char ***tags, size_t *n, oci_error *err)
+/* FNV-1a: pages already read are remembered by the hash of their URL. */
+static uint64_t url_hash(const char *s)
+{
+	uint64_t h = 14695981039346656037ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+int reg_tags_each(struct reg_repo *r, reg_tags_fn fn, void *ud, oci_error *err)
 {
 	_cleanup_free_ char *url = oci_xasprintf("/v2/%s/tags/list?n=100", r->path);
-	char **out = oci_xcalloc(1, sizeof *out);
-	size_t count = 0;
+	_cleanup_free_ uint64_t *seen = oci_xcalloc(REG_TAGS_MAX_PAGES, sizeof *seen);
+	int64_t total = 0;
+	int rc = 0;
 
-	for (int page = 0; url && page < 100000; page++) {
+	for (size_t page = 0; url && rc == 0; page++) {
+		uint64_t h = url_hash(url);
+		for (size_t k = 0; k < page; k++)
+			if (seen[k] == h)
+				return oci_err(err, OCI_E_REGISTRY,
+				               "%s: listing tags: %s's Link header leads back to a page "
+				               "already read",
+				               r->name, r->host);
+		if (page == REG_TAGS_MAX_PAGES)
+			return oci_err(err, OCI_E_REGISTRY, "%s: listing tags: more than %d pages",
+			               r->name, REG_TAGS_MAX_PAGES);
 		struct reg_request req = { .method = "GET", .url = url };
 		struct reg_response resp = { 0 };
 		_cleanup_json_ json_t *j = NULL;
-		if (reg_http(r, &req, &resp, err) < 0) {
-			oci_err_wrap(err, "%s: listing tags", r->name);
-			goto fail_resp;
-		}
-		if (resp.status != 200) {
+		_cleanup_free_ const char **names = NULL;
+		int hrc = reg_http(r, &req, &resp, err);
+		/* the first URL is a path: remember it whole (the scheme is known now) */
+		_cleanup_free_ char *abs = reg_resolve_url(r, url, "URL", NULL);
+		seen[page] = abs ? url_hash(abs) : h;
+		if (hrc < 0) {
+			rc = oci_err_wrap(err, "%s: listing tags", r->name);
+		} else if (resp.status != 200) {
 			_cleanup_free_ char *w = oci_xasprintf("%s: listing tags", r->path);
-			reg_http_error(r, w, &resp, err);
-			goto fail_resp;
+			rc = reg_http_error(r, w, &resp, err);
+		} else {
+			json_error_t jerr;
+			j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &jerr);
+			json_t *arr = json_object_get(j, "tags");
+			if (!j || !(json_is_array(arr) || json_is_null(arr) || !arr))
+				rc = oci_err(err, OCI_E_REGISTRY, "%s: the tag list from %s is not valid JSON",
+				             r->name, r->host);
+			size_t i, n = 0;
+			json_t *t;
+			names = oci_xcalloc(json_array_size(arr) + 1, sizeof *names);
+			json_array_foreach(arr, i, t)
+				if (json_is_string(t))
+					names[n++] = json_string_value(t);
+			total += (int64_t)n;
+			if (rc == 0 && total > REG_TAGS_MAX)
+				rc = oci_err(err, OCI_E_REGISTRY, "%s: listing tags: more than %d tags",
+				             r->name, REG_TAGS_MAX);
+			if (rc == 0 && n)
+				rc = fn(ud, names, n, err);
 		}
-		json_error_t jerr;
-		j = json_loadb(resp.body.data ? resp.body.data : "", resp.body.len, 0, &jerr);
-		json_t *arr = json_object_get(j, "tags");
-		if (!j || !(json_is_array(arr) || json_is_null(arr) || !arr)) {
-			oci_err(err, OCI_E_REGISTRY, "%s: the tag list from %s is not valid JSON", r->name,
-			        r->host);
-			goto fail_resp;
-		}
-		size_t i;
-		json_t *t;
-		json_array_foreach(arr, i, t) {
-			if (!json_is_string(t))
-				continue;
-			out = oci_xrealloc(out, (count + 2) * sizeof *out);
-			out[count++] = oci_xstrdup(json_string_value(t));
-			out[count] = NULL;
-		}
-		char *next = resp.link ? reg_link_next(resp.link) : NULL;
+		char *next = rc == 0 && resp.link ? reg_link_next(resp.link) : NULL;
 		free(url);
-		url = next ? reg_resolve_url(r, next) : NULL;
+		url = next ? reg_resolve_url(r, next, "Link", err) : NULL;
+		if (next && !url)
+			rc = oci_err_wrap(err, "%s: listing tags", r->name);
 		free(next);
 		reg_response_release(&resp);
-		continue;
-	fail_resp:
-		reg_response_release(&resp);
-		oci_strvfreep(&out);
-		return -1;
 	}
-	*tags = out;
-	*n = count;
-	return 0;
+	return rc;
 }

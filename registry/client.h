@@ -181,7 +181,8 @@ typedef int (*reg_sink_fn)(void *ud, const void *p, size_t n, oci_error *err);
  * call fails after the last byte (OCI_E_REGISTRY, "digest mismatch") and the
  * sink must discard what it got.  Redirects to other hosts are followed
  * without the registry's Authorization.  A broken body is resumed with a
- * Range request from where it stopped. */
+ * Range request from where it stopped.  With expected_size < 0 the response
+ * must declare its length (Content-Length), which then bounds it. */
 int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
                  reg_sink_fn sink, void *ud, oci_error *err);
 /* Make the sink's consumer start over (truncate its file, reset its
@@ -198,6 +199,10 @@ typedef int (*reg_restart_fn)(void *ud, oci_error *err);
  * ignores Range or answers other ranges than asked is read as one stream. */
 int reg_blob_get_restart(struct reg_repo *r, const char *digest, int64_t expected_size,
                          reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err);
+/* The same for a blob whose size is not known: more than max_size bytes is
+ * an error (a server streaming without end stops there). */
+int reg_blob_get_max(struct reg_repo *r, const char *digest, int64_t max_size, reg_sink_fn sink,
+                     void *ud, oci_error *err);
 /* GET a byte range [off, off+len) of a blob into buf (not verified: used for
  * gzip trailers).  *got set to the bytes received. */
 int reg_blob_get_range(struct reg_repo *r, const char *digest, int64_t off, size_t len,
@@ -239,9 +244,17 @@ void reg_blob_location_stale(struct reg_repo *r, const char *digest, const char 
 
 /* --- tags ---------------------------------------------------------------- */
 
-/* GET tags/list following Link pagination.  *tags is NULL-terminated;
- * caller frees with oci_strvfreep. */
-int reg_tags_list(struct reg_repo *r, char ***tags, size_t *n, oci_error *err);
+#define REG_TAGS_MAX_PAGES 10000 /* 1,000,000 tags at 100 a page */
+#define REG_TAGS_MAX 1000000
+
+/* Receives one page of tags (valid until it returns): 0 to go on, -1 to
+ * stop (filling err). */
+typedef int (*reg_tags_fn)(void *ud, const char *const *tags, size_t n, oci_error *err);
+/* GET tags/list following Link pagination, each page handed to fn as it
+ * arrives, so memory holds one page whatever the repository holds.  A Link
+ * back to a page already read, more than REG_TAGS_MAX_PAGES pages or more
+ * than REG_TAGS_MAX tags is an error (fn has had the pages before it). */
+int reg_tags_each(struct reg_repo *r, reg_tags_fn fn, void *ud, oci_error *err);
 
 /* --- helpers exposed for tests and fuzzers -------------------------------- */
 

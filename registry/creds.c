@@ -97,10 +97,19 @@ static int helper_run(const char *helper, const char *action, const char *input,
 	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], 1);
 	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	/* the helper gets no signal mask of ours (the CLI blocks SIGINT and
+	 * SIGTERM in every thread but the one that handles them) */
+	posix_spawnattr_t at;
+	sigset_t none;
+	sigemptyset(&none);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
 	char *argv[] = { prog, (char *)action, NULL };
 	pid_t pid;
-	int rc = posix_spawnp(&pid, prog, &fa, NULL, argv, environ);
+	int rc = posix_spawnp(&pid, prog, &fa, &at, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
 	close(in[0]);
 	close(outp[1]);
 	if (rc != 0) {
@@ -242,6 +251,17 @@ char *reg_auth_file_default(void)
 	return NULL;
 }
 
+/* jansson's reason without the text it quotes ("invalid escape near
+ * '"hunter2\\q'"): a credentials file's text is secret, so a malformed one
+ * is reported by file, line and column only. */
+static const char *json_reason(json_error_t *e)
+{
+	char *near = strstr(e->text, " near ");
+	if (near)
+		*near = '\0';
+	return e->text;
+}
+
 int reg_creds_lookup(struct reg_client *c, const char *domain, struct reg_creds *out,
                      oci_error *err)
 {
@@ -267,7 +287,7 @@ int reg_creds_lookup(struct reg_client *c, const char *domain, struct reg_creds 
 		if (!j) {
 			if (access(cands[i], F_OK) == 0) {
 				rc = oci_err(err, OCI_E_USAGE, "%s:%d:%d: %s", cands[i], jerr.line,
-				             jerr.column, jerr.text);
+				             jerr.column, json_reason(&jerr));
 			} else if (c->auth_file) {
 				rc = oci_err(err, OCI_E_USAGE, "%s: cannot read the auth file",
 				             cands[i]);
@@ -304,7 +324,8 @@ static json_t *load_for_edit(const char *path, oci_error *err)
 	if (!j) {
 		if (errno == ENOENT && access(path, F_OK) != 0)
 			return json_object();
-		oci_err(err, OCI_E_USAGE, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
+		oci_err(err, OCI_E_USAGE, "%s:%d:%d: %s", path, jerr.line, jerr.column,
+		        json_reason(&jerr));
 		return NULL;
 	}
 	if (!json_is_object(j)) {

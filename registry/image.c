@@ -9,7 +9,8 @@
 #include "registry/image.h"
 #include "registry/parallel.h"
 
-#define MAX_DEPTH 4 /* index → index → manifest is already unusual */
+#define MAX_DEPTH 8 /* index → index → manifest is already unusual */
+#define MAX_NODES 10000 /* manifests in one walk: a hostile tree stops here */
 
 /* A manifest fetched once for the whole walk, by digest. */
 struct fetched {
@@ -36,6 +37,9 @@ struct walker {
 	size_t n_cfgs;
 	struct reg_walk_node **images; /* nodes whose config is wanted */
 	size_t n_images;
+	size_t n_nodes;       /* in the tree so far */
+	const char **expanded; /* digests of the indexes expanded so far */
+	size_t n_expanded;
 };
 
 static int mismatch(const struct walker *W, oci_error *err)
@@ -180,16 +184,30 @@ static int pick(const struct walker *W, const struct oci_index *ix, bool top, si
 	return 0;
 }
 
-/* Give the index node n its children (not yet fetched) and queue them. */
+/* Give the index node n its children (not yet fetched) and queue them.  An
+ * index met before in the walk is not expanded again (its subtree is there
+ * once already): a tree of repeated entries stays as small as its distinct
+ * documents. */
 static int expand(struct walker *W, struct reg_walk_node *n, bool top, struct reg_walk_node ***next,
                   size_t *n_next, oci_error *err)
 {
 	const struct oci_index *ix = &n->index;
+	for (size_t i = 0; i < W->n_expanded; i++)
+		if (strcmp(W->expanded[i], n->raw.digest) == 0) {
+			n->repeat = true;
+			return 0;
+		}
+	W->expanded = oci_xrealloc(W->expanded, (W->n_expanded + 1) * sizeof *W->expanded);
+	W->expanded[W->n_expanded++] = n->raw.digest;
 	_cleanup_free_ size_t *sel = oci_xcalloc(2 * ix->n_manifests + W->o->n_plats + 1,
 	                                         sizeof *sel);
 	size_t n_sel = 0;
 	if (pick(W, ix, top, sel, &n_sel, &n->n_picked, err) < 0)
 		return -1;
+	W->n_nodes += n_sel;
+	if (W->n_nodes > MAX_NODES)
+		return oci_err(err, OCI_E_REGISTRY, "more than %d manifests in the image tree",
+		               MAX_NODES);
 	n->children = oci_xcalloc(n_sel + 1, sizeof *n->children);
 	n->n_children = n_sel;
 	*next = oci_xrealloc(*next, (*n_next + n_sel + 1) * sizeof **next);
@@ -291,7 +309,7 @@ static int walk(struct walker *W, const char *reference, struct reg_walk_node *t
 	if (fetch_top(W, reference, top, err) < 0)
 		return -1;
 	if (top->kind == OCI_DOC_INDEX && expand(W, top, true, &W->pending, &W->n_pending, err) < 0)
-		return -1;
+		return fail_named(W, err);
 	for (int depth = 1; W->n_pending; depth++) {
 		if (fetch_level(W, err) < 0)
 			return -1;
@@ -307,7 +325,8 @@ static int walk(struct walker *W, const char *reference, struct reg_walk_node *t
 				        n->desc.digest);
 				rc = mismatch(W, err);
 			} else if (depth >= MAX_DEPTH) {
-				rc = oci_err(err, OCI_E_REGISTRY, "indexes nested too deep");
+				rc = oci_err(err, OCI_E_REGISTRY, "indexes nested too deep (more than %d levels)",
+				             MAX_DEPTH);
 			} else {
 				rc = expand(W, n, false, &next, &n_next, err);
 			}
@@ -343,6 +362,7 @@ int reg_walk(const struct reg_walk_source *src, const char *reference,
 		oci_config_release(&W.cfgs[i].cfg);
 	free(W.cfgs);
 	free(W.images);
+	free(W.expanded);
 	free(W.name);
 	if (rc < 0)
 		reg_walk_release(out);

@@ -6,7 +6,9 @@
  * attestation manifests that point at them (on request), indexes nested in
  * it (on request) and every image's config (on request).  Each level is
  * fetched concurrently over the shared parallel runner, each digest once.
- * Every manifest keeps its exact bytes.
+ * Every manifest keeps its exact bytes.  A hostile tree is bounded: indexes
+ * nest at most 8 deep, a walk holds at most 10,000 manifests (counted before
+ * they are fetched), and an index repeated in the tree is expanded once.
  *
  * Errors: the client's (they name what was fetched) pass through as they are;
  * what the walk finds wrong (a document that is not a manifest, a platform
@@ -55,7 +57,7 @@ struct reg_walk_opts {
 	size_t n_plats;
 	bool attestations; /* add the attestation manifests pointing at picked images */
 	bool nested;       /* walk a picked index's own entries (all of them), up to
-	                    * 4 levels; else a picked index is an error */
+	                    * 8 levels; else a picked index is an error */
 	bool configs;      /* fetch every image's config (not attestations') */
 	int jobs;          /* concurrent fetches (< 1: REG_JOBS_DEFAULT) */
 	int mismatch_code; /* error code when the tree does not hold what is asked
@@ -78,6 +80,8 @@ struct reg_walk_node {
 	struct reg_walk_node *children; /* of an index: the picked entries in pick
 	                                 * order, then the attestations added */
 	size_t n_children, n_picked;
+	bool repeat; /* a nested index expanded elsewhere in the walk already: no
+	              * children here (its subtree is in the tree once) */
 };
 
 struct reg_walk {

@@ -71,6 +71,9 @@ struct reg_client {
 	struct reg_host **hosts;
 	size_t n_hosts;
 	const struct reg_auth_hook *auth_hook; /* installed by reg_auth_init */
+	pthread_mutex_t secrets_lock; /* secrets: reg_secret_add / reg_redact */
+	char **secrets;
+	size_t n_secrets;
 	/* auth.c (reg_auth_init / reg_auth_release) */
 	struct reg_auth_state *auth;
 	/* client.c: manifests and configs by digest (NULL: no cache); after a

@@ -25,14 +25,15 @@ const struct reg_plan_manifest *reg_plan_top(const struct reg_plan *p)
 	return p->n_manifests ? &p->manifests[p->n_manifests - 1] : NULL;
 }
 
-static void add_blob(struct reg_plan *p, const struct oci_descriptor *d)
+/* false when the plan's total size overflows */
+static bool add_blob(struct reg_plan *p, const struct oci_descriptor *d)
 {
 	for (size_t i = 0; i < p->n_blobs; i++)
 		if (strcmp(p->blobs[i].digest, d->digest) == 0)
-			return;
+			return true;
 	if (d->media_type && oci_mt_is_foreign(d->media_type)) {
 		p->n_skipped_foreign++;
-		return;
+		return true;
 	}
 	p->blobs = oci_xrealloc(p->blobs, (p->n_blobs + 1) * sizeof *p->blobs);
 	struct oci_descriptor *b = &p->blobs[p->n_blobs++];
@@ -40,7 +41,7 @@ static void add_blob(struct reg_plan *p, const struct oci_descriptor *d)
 	b->media_type = oci_xstrdup(d->media_type);
 	b->digest = oci_xstrdup(d->digest);
 	b->size = d->size;
-	p->blob_bytes += d->size;
+	return oci_add_checked(&p->blob_bytes, d->size);
 }
 
 /* Takes m's bytes and digest unless the plan has that digest already. */
@@ -84,9 +85,12 @@ static int add_node(struct reg_plan *p, struct reg_walk_node *n, bool selecting,
 		if (add_node(p, &n->children[i], false, err) < 0)
 			return -1;
 	if (n->kind == OCI_DOC_MANIFEST) {
-		add_blob(p, &n->m.config);
-		for (size_t i = 0; i < n->m.n_layers; i++)
-			add_blob(p, &n->m.layers[i]);
+		bool ok = add_blob(p, &n->m.config);
+		for (size_t i = 0; i < n->m.n_layers && ok; i++)
+			ok = add_blob(p, &n->m.layers[i]);
+		if (!ok)
+			return oci_err(err, OCI_E_REGISTRY, "%s: the blob sizes overflow when summed",
+			               n->raw.digest);
 		add_manifest(p, &n->raw, n->m.media_type);
 		return 0;
 	}
@@ -120,6 +124,8 @@ int reg_plan_build(const struct reg_walk_source *src, const char *reference,
 	if (reg_walk(src, reference, &o, &w, err) < 0)
 		return -1;
 	int rc = add_node(out, &w.top, n_plats > 0, err);
+	if (rc < 0 && src->repo)
+		oci_err_wrap(err, "%s", reg_repo_name(src->repo));
 	reg_walk_release(&w);
 	if (rc < 0)
 		reg_plan_release(out);

@@ -134,9 +134,8 @@ static bool disk_of(struct reg_repo *r, const char *digest, const char *cache_di
 	for (size_t l = 0; l < m.n_layers && ok; l++) {
 		struct oci_layer_stats st;
 		char diff_id[OCI_DIGEST_MAX];
-		ok = oci_auditcache_get_layer(cache_dir, m.layers[l].digest, &st, diff_id);
-		if (ok)
-			oci_stats_add(sum, &st);
+		ok = oci_auditcache_get_layer(cache_dir, m.layers[l].digest, &st, diff_id) &&
+		     oci_stats_add(sum, &st) == 0; /* an overflowing sum: no figure */
 	}
 out:
 	oci_manifest_release(&m);

@@ -10,6 +10,7 @@
 
 #include "oci/cleanup.h"
 #include "oci/ref.h"
+#include "oci/text.h"
 #include "registry/internal.h"
 #include "oci/util.h"
 #include "registry/transport.h"
@@ -26,7 +27,31 @@ void reg_log(struct reg_client *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
+	reg_redact(c, line);
 	c->o.log(c->o.log_ud, line);
+}
+
+void reg_secret_add(struct reg_client *c, const char *secret)
+{
+	if (!secret || strlen(secret) < 4)
+		return;
+	pthread_mutex_lock(&c->secrets_lock);
+	bool have = false;
+	for (size_t i = 0; i < c->n_secrets && !have; i++)
+		have = strcmp(c->secrets[i], secret) == 0;
+	if (!have) {
+		c->secrets = oci_xrealloc(c->secrets, (c->n_secrets + 1) * sizeof *c->secrets);
+		c->secrets[c->n_secrets++] = oci_xstrdup(secret);
+	}
+	pthread_mutex_unlock(&c->secrets_lock);
+}
+
+void reg_redact(struct reg_client *c, char *s)
+{
+	pthread_mutex_lock(&c->secrets_lock);
+	for (size_t i = 0; i < c->n_secrets; i++)
+		oci_text_redact(s, c->secrets[i]);
+	pthread_mutex_unlock(&c->secrets_lock);
 }
 
 void reg_response_release(struct reg_response *r)
@@ -102,6 +127,7 @@ static void share_unlock(CURL *h, curl_lock_data data, void *ud)
 
 void reg_transport_init(struct reg_client *c)
 {
+	pthread_mutex_init(&c->secrets_lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&c->share_locks[i], NULL);
 	c->share = curl_share_init();
@@ -133,6 +159,12 @@ void reg_transport_release(struct reg_client *c)
 	free(c->hosts);
 	c->hosts = NULL;
 	c->n_hosts = 0;
+	for (size_t i = 0; i < c->n_secrets; i++)
+		free(c->secrets[i]);
+	free(c->secrets);
+	c->secrets = NULL;
+	c->n_secrets = 0;
+	pthread_mutex_destroy(&c->secrets_lock);
 }
 
 /* --- per-host state --------------------------------------------------------- */
@@ -805,20 +837,30 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 	}
 }
 
-char *reg_resolve_url(struct reg_repo *repo, const char *location)
+char *reg_resolve_url(struct reg_repo *repo, const char *location, const char *what,
+                      oci_error *err)
 {
 	struct reg_host *hs = reg_host_get(repo->c, repo->host);
 	_cleanup_free_ char *base = full_url(repo, hs->scheme, "/v2/");
+	_cleanup_free_ char *shown = oci_text_escape(location);
+	if (oci_text_has_ctl(location) || strchr(location, ' ')) {
+		oci_err(err, OCI_E_REGISTRY, "%s: the %s \"%.300s\" holds control characters or spaces",
+		        repo->host, what, shown);
+		return NULL;
+	}
 	CURLU *u = curl_url();
-	char *out = NULL;
+	char *out = NULL, *scheme = NULL, *r = NULL;
 	if (curl_url_set(u, CURLUPART_URL, base, 0) == CURLUE_OK &&
 	    curl_url_set(u, CURLUPART_URL, location, CURLU_NON_SUPPORT_SCHEME) == CURLUE_OK &&
-	    curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK) {
-		char *r = oci_xstrdup(out);
-		curl_free(out);
-		curl_url_cleanup(u);
-		return r;
-	}
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	    (strcmp(scheme, "http") == 0 || strcmp(scheme, "https") == 0) &&
+	    curl_url_get(u, CURLUPART_URL, &out, 0) == CURLUE_OK)
+		r = oci_xstrdup(out);
+	else
+		oci_err(err, OCI_E_REGISTRY, "%s: the %s \"%.300s\" is not an http(s) URL", repo->host,
+		        what, shown);
+	curl_free(out);
+	curl_free(scheme);
 	curl_url_cleanup(u);
-	return oci_xstrdup(location);
+	return r;
 }

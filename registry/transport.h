@@ -109,8 +109,20 @@ struct reg_host *reg_host_get(struct reg_client *c, const char *host);
 int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_response *resp,
              oci_error *err);
 
-/* Resolve a Location (absolute or relative) against the repo's base URL. */
-char *reg_resolve_url(struct reg_repo *repo, const char *location);
+/* Resolve a Location or Link target (absolute or relative) against the
+ * repo's base URL.  NULL with err filled (OCI_E_REGISTRY, naming `what`:
+ * "Location", "realm", …) when the server's value holds a control
+ * character or names a scheme other than http(s): it is shown escaped,
+ * never glued to the registry's URL, and never requested. */
+char *reg_resolve_url(struct reg_repo *repo, const char *location, const char *what,
+                      oci_error *err);
+
+/* Secrets the client sends (passwords, tokens, Basic credentials), so that
+ * reg_redact can take them out of what a server says back: a server that
+ * echoes the Authorization it got must not get it printed.  Thread-safe. */
+void reg_secret_add(struct reg_client *c, const char *secret);
+/* Replace every known secret in s (in place). */
+void reg_redact(struct reg_client *c, char *s);
 
 /* url with credentials (userinfo, signature/token query values) replaced,
  * for logs and messages.  Caller frees. */
@@ -126,7 +138,8 @@ long reg_backoff(struct reg_client *c, int attempt, const char *retry_after);
  * -1 when it does not parse (then it is ignored). */
 int reg_ratelimit_parse(const char *v, long *n, long *window_s);
 
-/* Log one line through the client's logger (when verbose). */
+/* Log one line through the client's logger (when verbose), secrets
+ * redacted. */
 void reg_log(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

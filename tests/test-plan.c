@@ -125,8 +125,8 @@ static void build(void)
 	                           with_platform(desc(OCI_MT_OCI_MANIFEST, m_amd), "linux", "amd64", "v2")));
 	inner = index_of(OCI_MT_OCI_INDEX, json_pack("[o]", desc(OCI_MT_OCI_INDEX, multi)));
 	outer = index_of(OCI_MT_OCI_INDEX, json_pack("[o]", desc(OCI_MT_OCI_INDEX, inner)));
-	struct blob deep = outer;
-	for (int i = 0; i < 3; i++)
+	struct blob deep = outer; /* 10 indexes: past the walk's 8 levels */
+	for (int i = 0; i < 7; i++)
 		deep = index_of(OCI_MT_OCI_INDEX, json_pack("[o]", desc(OCI_MT_OCI_INDEX, deep)));
 
 	d_cfg = put_str("{\"architecture\": \"arm64\", \"os\": \"linux\"}");
