@@ -17,7 +17,8 @@
 
 #define TOUCH_AFTER_S 60 /* a hit refreshes an mtime older than this */
 
-static const char *const kinds[] = { OCI_MCACHE_MANIFESTS, OCI_MCACHE_CONFIGS };
+/* content-addressed kinds first; every kind counts towards the bound */
+static const char *const kinds[] = { OCI_MCACHE_MANIFESTS, OCI_MCACHE_CONFIGS, OCI_MCACHE_TAGS };
 
 struct oci_mcache {
 	char *dir;
@@ -64,7 +65,8 @@ const char *oci_mcache_dir(const struct oci_mcache *mc)
 
 static bool known_kind(const char *kind)
 {
-	return kind && (strcmp(kind, kinds[0]) == 0 || strcmp(kind, kinds[1]) == 0);
+	return kind && (strcmp(kind, kinds[0]) == 0 || strcmp(kind, kinds[1]) == 0 ||
+	                strcmp(kind, kinds[2]) == 0);
 }
 
 /* DIR/KIND/<algorithm>/<hex>, or NULL for a digest that is not valid (it
@@ -80,7 +82,8 @@ static char *path_of(const struct oci_mcache *mc, const char *kind, const char *
 bool oci_mcache_get(struct oci_mcache *mc, const char *kind, const char *digest, size_t max,
                     struct oci_buf *out)
 {
-	_cleanup_free_ char *path = path_of(mc, kind, digest);
+	_cleanup_free_ char *path =
+		strcmp(kind, OCI_MCACHE_TAGS) != 0 ? path_of(mc, kind, digest) : NULL;
 	int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
 	struct stat st;
 	bool hit = false;
@@ -114,7 +117,7 @@ struct entry {
 	int64_t size;
 };
 
-/* Every entry of both kinds, with its size and mtime; returns the total. */
+/* Every entry of every kind, with its size and mtime; returns the total. */
 static int64_t scan(const struct oci_mcache *mc, struct entry **out, size_t *n)
 {
 	int64_t total = 0;
@@ -183,23 +186,62 @@ static void account(struct oci_mcache *mc, int64_t added)
 	free(e);
 }
 
-int oci_mcache_put(struct oci_mcache *mc, const char *kind, const char *digest,
-                   const void *data, size_t len, oci_error *err)
+/* Write one entry at path (its directory made as needed) and account for it. */
+static int store(struct oci_mcache *mc, const char *path, const void *data, size_t len,
+                 oci_error *err)
 {
-	if (!mc)
-		return 0;
-	_cleanup_free_ char *path = path_of(mc, kind, digest);
-	if (!path || !oci_digest_matches(digest, data ? data : "", len))
-		return oci_err(err, OCI_E_USAGE, "%s: not stored in the cache: the bytes do not hash to it",
-		               digest);
 	_cleanup_free_ char *dir = oci_xstrdup(path);
 	*strrchr(dir, '/') = 0;
 	if (oci_mkdir_p(dir, 0755) < 0)
 		return oci_err(err, OCI_E_IO, "%s: %s", dir, strerror(errno));
-	if (oci_file_replace_cache(path, data ? data : "", len, err) < 0)
+	if (oci_file_replace_cache(path, data, len, err) < 0)
 		return -1;
 	pthread_mutex_lock(&mc->lock);
 	account(mc, (int64_t)len);
 	pthread_mutex_unlock(&mc->lock);
 	return 0;
+}
+
+int oci_mcache_put(struct oci_mcache *mc, const char *kind, const char *digest,
+                   const void *data, size_t len, oci_error *err)
+{
+	if (!mc)
+		return 0;
+	_cleanup_free_ char *path =
+		strcmp(kind, OCI_MCACHE_TAGS) != 0 ? path_of(mc, kind, digest) : NULL;
+	if (!path || !oci_digest_matches(digest, data ? data : "", len))
+		return oci_err(err, OCI_E_USAGE, "%s: not stored in the cache: the bytes do not hash to it",
+		               digest);
+	return store(mc, path, data ? data : "", len, err);
+}
+
+static char *tag_path(const struct oci_mcache *mc, const char *name)
+{
+	char key[OCI_DIGEST_MAX];
+	oci_digest_buf("sha256", name, strlen(name), key);
+	return path_of(mc, OCI_MCACHE_TAGS, key);
+}
+
+bool oci_mcache_tag_get(struct oci_mcache *mc, const char *name, char digest[OCI_DIGEST_MAX])
+{
+	_cleanup_free_ char *path = mc ? tag_path(mc, name) : NULL;
+	_cleanup_close_ int fd = path ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	ssize_t n = fd >= 0 ? read(fd, digest, OCI_DIGEST_MAX - 1) : -1;
+
+	if (n <= 0)
+		return false;
+	digest[n] = 0;
+	return oci_digest_validate(digest, NULL) == 0;
+}
+
+int oci_mcache_tag_put(struct oci_mcache *mc, const char *name, const char *digest,
+                       oci_error *err)
+{
+	char was[OCI_DIGEST_MAX];
+	if (!mc || (oci_mcache_tag_get(mc, name, was) && strcmp(was, digest) == 0))
+		return 0;
+	if (oci_digest_validate(digest, err) < 0)
+		return -1;
+	_cleanup_free_ char *path = tag_path(mc, name);
+	return store(mc, path, digest, strlen(digest), err);
 }

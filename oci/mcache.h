@@ -6,12 +6,16 @@
  *   manifests/<algorithm>/<hex>   a manifest or index, its exact bytes
  *   configs/<algorithm>/<hex>     an image config (shared with the audit
  *                                 cache, which stores configs there too)
+ *   tags/sha256/<hex>             the digest a tag pointed to when last read,
+ *                                 under the hash of "host/repository:tag": a
+ *                                 hint only (it says whether a HEAD is likely
+ *                                 to find the bytes here), never trusted
  * Content-addressed, so an entry is never stale; a read hashes what it finds
  * and an entry whose bytes do not match its name is a miss (and removed).
  * Writes go through oci/file.h (atomic: readers see a whole entry or none),
  * so several processes may share the directory.
  *
- * Bounded: the entries of both kinds together stay under max_bytes
+ * Bounded: the entries of all kinds together stay under max_bytes
  * (oci_mcache_max_bytes(): $CCREG_CACHE_MAX_MB, default 64 MiB).  A hit
  * touches the entry's mtime; when a put takes the total over the bound, the
  * entries least recently used go first until it is back under 90% of it.
@@ -28,11 +32,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "oci/digest.h"
 #include "oci/error.h"
 #include "oci/util.h"
 
 #define OCI_MCACHE_MANIFESTS "manifests"
 #define OCI_MCACHE_CONFIGS "configs"
+#define OCI_MCACHE_TAGS "tags"
 #define OCI_MCACHE_DEFAULT_MB 64
 
 struct oci_mcache;
@@ -57,5 +63,13 @@ bool oci_mcache_get(struct oci_mcache *mc, const char *kind, const char *digest,
  * without the cache. */
 int oci_mcache_put(struct oci_mcache *mc, const char *kind, const char *digest,
                    const void *data, size_t len, oci_error *err);
+
+/* The digest name ("host/repository:tag") was last seen pointing to: true
+ * with digest filled, or false when none is remembered. */
+bool oci_mcache_tag_get(struct oci_mcache *mc, const char *name, char digest[OCI_DIGEST_MAX]);
+/* Remember it (nothing is written when it is already so); -1 with err as
+ * oci_mcache_put. */
+int oci_mcache_tag_put(struct oci_mcache *mc, const char *name, const char *digest,
+                       oci_error *err);
 
 #endif

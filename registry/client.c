@@ -427,8 +427,29 @@ static bool manifest_cached(struct reg_repo *r, const char *digest, const char *
 	return true;
 }
 
-int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manifest *out,
-                     oci_error *err)
+/* The tag's last known digest, as a hint (oci/mcache.h, OCI_MCACHE_TAGS). */
+static char *tag_name(struct reg_repo *r, const char *tag)
+{
+	return oci_xasprintf("%s/%s:%s", r->host, r->path, tag);
+}
+
+static bool tag_known(struct reg_repo *r, const char *tag)
+{
+	_cleanup_free_ char *name = tag_name(r, tag);
+	char dg[OCI_DIGEST_MAX];
+	return oci_mcache_tag_get(r->c->mcache, name, dg);
+}
+
+static void tag_seen(struct reg_repo *r, const char *tag, const char *digest)
+{
+	_cleanup_free_ char *name = tag_name(r, tag);
+	oci_error ignored = { 0 }; /* a hint that cannot be written is only a round trip */
+	if (digest)
+		(void)oci_mcache_tag_put(r->c->mcache, name, digest, &ignored);
+}
+
+static int manifest_get(struct reg_repo *r, const char *reference, bool head_first,
+                        struct reg_manifest *out, oci_error *err)
 {
 	_cleanup_free_ char *hd = NULL, *hmt = NULL;
 	bool by_digest = strchr(reference, ':') != NULL;
@@ -438,6 +459,14 @@ int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manif
 		return manifest_fetch(r, reference, NULL, out, err);
 	if (by_digest)
 		return manifest_cached(r, reference, NULL, out) ? 0 : manifest_fetch(r, reference, NULL, out, err);
+	if (!head_first && !tag_known(r, reference)) {
+		/* never seen: its bytes cannot be here, a HEAD would only cost
+		 * a round trip (and the GET a pull, as it would after the HEAD) */
+		if (manifest_fetch(r, reference, NULL, out, err) < 0)
+			return -1;
+		tag_seen(r, reference, out->digest);
+		return 0;
+	}
 	/* a tag: HEAD (free on Docker Hub) for the digest, then the cache */
 	int h = reg_manifest_head(r, reference, &hd, &hmt, NULL, err);
 	if (h < 0 && err && !err->http_status)
@@ -446,6 +475,7 @@ int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manif
 	 * after retries): the GET says it in the registry's own words */
 	oci_err_clear(err);
 	if (h == 1 && hd && oci_digest_validate(hd, NULL) == 0) {
+		tag_seen(r, reference, hd);
 		if (manifest_cached(r, hd, hmt, out))
 			return 0;
 	} else if (h == 1) {
@@ -453,7 +483,23 @@ int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manif
 		free(hd);
 		hd = NULL;
 	}
-	return manifest_fetch(r, reference, h == 1 ? hd : NULL, out, err);
+	if (manifest_fetch(r, reference, h == 1 ? hd : NULL, out, err) < 0)
+		return -1;
+	if (!hd)
+		tag_seen(r, reference, out->digest);
+	return 0;
+}
+
+int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manifest *out,
+                     oci_error *err)
+{
+	return manifest_get(r, reference, false, out, err);
+}
+
+int reg_manifest_get_shared(struct reg_repo *r, const char *reference, struct reg_manifest *out,
+                            oci_error *err)
+{
+	return manifest_get(r, reference, true, out, err);
 }
 
 int reg_manifest_head(struct reg_repo *r, const char *reference, char **digest,

@@ -25,7 +25,9 @@
  * HEAD is free): with options.cache_dir, reg_manifest_get HEADs a tag for
  * its digest and reads the bytes from the cache (oci/mcache.h); a digest is
  * looked up in the cache first; only a miss costs a GET, and what a GET
- * brings is stored.  reg_blob_read (registry/image.h) does the same for
+ * brings is stored.  A tag the cache has never seen is read with a GET at
+ * once (the HEAD would only delay it by a round trip), unless the caller
+ * reads many tags that may share a digest (reg_manifest_get_shared).  reg_blob_read (registry/image.h) does the same for
  * configs (reg_cache_get / reg_cache_put).  So every caller (verify, audit,
  * inspect, assemble, copy, pull, the image walk) reads each document once
  * per machine.  A cached document
@@ -146,6 +148,11 @@ void reg_manifest_release(struct reg_manifest *m);
  * Content-Type for a tag). */
 int reg_manifest_get(struct reg_repo *r, const char *reference, struct reg_manifest *out,
                      oci_error *err);
+/* The same, always HEADing a tag first when there is a cache: for callers
+ * that read many tags of which several may point to one digest (verify,
+ * status), whose bytes the first GET brings into the cache. */
+int reg_manifest_get_shared(struct reg_repo *r, const char *reference, struct reg_manifest *out,
+                            oci_error *err);
 /* HEAD manifests/<reference>: 1 found (digest/media_type/size filled when
  * non-NULL; caller frees the strings), 0 not found, -1 error. */
 int reg_manifest_head(struct reg_repo *r, const char *reference, char **digest,

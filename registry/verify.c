@@ -161,7 +161,7 @@ static int do_top(struct run *r, struct task *tk)
 	_cleanup_free_ char *mt = NULL;
 	oci_error e = { 0 };
 
-	if (reg_manifest_get(t->repo, t->tag, &st->top, &e) < 0)
+	if (reg_manifest_get_shared(t->repo, t->tag, &st->top, &e) < 0)
 		return request_failed(tk, &e, "tag not found");
 	st->kind = oci_doc_kind(st->top.data, st->top.len, st->top.media_type, &mt, &e);
 	if (st->kind == OCI_DOC_INDEX &&

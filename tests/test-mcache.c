@@ -163,6 +163,40 @@ static void test_bound(const char *dir)
 		free(d[i]);
 }
 
+static void test_tags(const char *dir)
+{
+	struct oci_mcache *mc = oci_mcache_new(dir, 1 << 20);
+	char dg[OCI_DIGEST_MAX], got[OCI_DIGEST_MAX];
+	oci_error e = { 0 };
+	struct stat st;
+
+	oci_digest_buf("sha256", "a", 1, dg);
+	ok(!oci_mcache_tag_get(mc, "r.io/a/b:1", got), "a tag never seen: no hint");
+	is_int(oci_mcache_tag_put(mc, "r.io/a/b:1", dg, &e), 0, "a tag remembered");
+	ok(oci_mcache_tag_get(mc, "r.io/a/b:1", got) && strcmp(got, dg) == 0, "  read back");
+	ok(!oci_mcache_tag_get(mc, "r.io/a/b:2", got), "  another tag of the repository: no hint");
+	ok(!oci_mcache_tag_get(mc, "q.io/a/b:1", got), "  the same tag on another registry: no hint");
+	struct oci_buf b = { 0 };
+	char key[OCI_DIGEST_MAX];
+	oci_digest_buf("sha256", "r.io/a/b:1", 10, key);
+	ok(!oci_mcache_get(mc, OCI_MCACHE_TAGS, key, 1 << 20, &b) && present(dir, "tags", key),
+	   "  a hint is not a document (oci_mcache_get misses, the entry stays)");
+	_cleanup_free_ char *path = oci_xasprintf("%s/tags/sha256/%s", dir, oci_digest_hex(key));
+	stat(path, &st);
+	age(dir, "tags", key, 3600);
+	oci_mcache_tag_put(mc, "r.io/a/b:1", dg, &e);
+	struct stat st2;
+	stat(path, &st2);
+	ok(st2.st_mtime < st.st_mtime, "  remembering the same digest writes nothing");
+	is_int(oci_mcache_tag_put(mc, "r.io/a/b:1", "sha256:nothex", &e), -1,
+	       "a digest that is not one: refused");
+	FILE *f = fopen(path, "w");
+	fputs("../../etc/passwd", f);
+	fclose(f);
+	ok(!oci_mcache_tag_get(mc, "r.io/a/b:1", got), "an entry that holds no digest: no hint");
+	oci_mcache_free(mc);
+}
+
 static void test_max(void)
 {
 	unsetenv("CCREG_CACHE_MAX_MB");
@@ -187,6 +221,7 @@ int main(void)
 	test_roundtrip(dir);
 	test_unwritable();
 	test_bound(dir2);
+	test_tags(dir);
 	test_max();
 	nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 	return tap_done();

@@ -7,7 +7,8 @@
 # with a warm cache (passes) and a cold one (exit 3 naming the limit, no
 # retries); --no-cache; rateLimit in --json and -v; bad input: an unwritable
 # cache, a corrupt cache entry, unparsable ratelimit headers, a HEAD without
-# Docker-Content-Digest, a HEAD the GET contradicts, a full cache file system.
+# Docker-Content-Digest, a HEAD the GET contradicts, a full cache file system;
+# a tag never seen read by one GET, a tag seen by one HEAD.
 . "$(dirname "$0")/../lib.sh"
 
 start_registry reg
@@ -169,6 +170,18 @@ like "$ERR" "digest mismatch: a HEAD on $H said $lie but the GET's bytes hash to
 run "$CCREG" inspect "$H/hub/img6:t1"
 is "$RC" 3 "  inspect too"
 control reset
+export XDG_CACHE_HOME=$TEST_TMP/cache
+
+# A tag the cache has never seen is read with one GET (a HEAD first would
+# only add a round trip); once seen, a HEAD finds the bytes in the cache.
+export XDG_CACHE_HOME=$TEST_TMP/fresh
+img7() { jq -c "select(.method == \"$1\" and .path == \"/v2/hub/img7/manifests/t1\")" "$hub_HLOG" | wc -l; }
+: >"$hub_HLOG"
+check "inspect a tag never seen" "$CCREG" inspect "$H/hub/img7:t1"
+is "$(img7 GET):$(img7 HEAD)" "1:0" "  one GET of the tag, no HEAD before it"
+: >"$hub_HLOG"
+check "inspect it again" "$CCREG" inspect "$H/hub/img7:t1"
+is "$(metered):$(img7 HEAD)" "0:1" "  one HEAD, no GET (the bytes from the cache)"
 export XDG_CACHE_HOME=$TEST_TMP/cache
 
 done_testing
