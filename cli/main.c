@@ -98,7 +98,8 @@ static const struct cli_opt global_opts[] = {
 	  "read nothing from the caches in $XDG_CACHE_HOME/ccreg (manifests, configs, audit "
 	  "results); what is fetched still refreshes them" },
 	{ G_VERBOSE, 'v', "verbose", CLI_OPT_COUNT, NULL,
-	  "log every HTTP request to stderr (secrets redacted)" },
+	  "log every HTTP request to stderr (secrets redacted), and at the end how many "
+	  "requests, how many of them one after another, and how many connections" },
 	{ G_QUIET, 'q', "quiet", CLI_OPT_FLAG, NULL, "no progress, no informational lines" },
 	{ G_HELP, 'h', "help", CLI_OPT_FLAG, NULL, "show the usage of ccreg or of COMMAND" },
 	{ 0 },
@@ -451,6 +452,12 @@ int main(int argc, char **argv)
 	take_signals();
 	reg_global_init();
 	rc = c->fn(&ctx, argc, argv);
+	if (ctx.client && ctx.g.verbose) {
+		struct reg_traffic t;
+		reg_client_traffic(ctx.client, &t);
+		fprintf(stderr, "%ld requests (%d one after another), %ld connections opened\n",
+		        t.requests, t.depth, t.connections);
+	}
 	reg_client_free(ctx.client);
 	oci_strvfreep(&ctx.g.insecure_hosts);
 	reg_global_cleanup();

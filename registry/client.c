@@ -80,6 +80,7 @@ void reg_client_free(struct reg_client *c)
 	free(c->auth_file);
 	oci_mcache_free(c->mcache);
 	free(c->cache_dir);
+	free(c->spans);
 	free(c);
 }
 

@@ -100,6 +100,16 @@ const char *reg_versions(void); /* "libcurl/7.88.1 OpenSSL/3.0 ..." */
 struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err);
 void reg_client_free(struct reg_client *c);
 
+/* What the client's requests cost so far. */
+struct reg_traffic {
+	long requests;    /* HTTP exchanges, retries and redirect hops included */
+	long connections; /* new connections they opened */
+	int depth;        /* with -v (else 0): the longest chain of requests each
+	                   * begun after the one before ended, i.e. round trips
+	                   * that did not overlap */
+};
+void reg_client_traffic(struct reg_client *c, struct reg_traffic *out);
+
 /* The latest rate-limit state of an API host ("registry-1.docker.io",
  * "127.0.0.1:5000"); false (and *out zeroed, known false) when the host sent
  * none.  reg_repo_ratelimit: of the repository's host. */

@@ -83,6 +83,13 @@ struct reg_client {
 
 	/* rangeget.c: blob GETs under way (and extra range connections), under lock */
 	int blob_busy;
+
+	/* traffic.c, under lock: counts, and each exchange's span with -v */
+	struct reg_traffic traffic;
+	struct reg_span {
+		int64_t start, end; /* µs, monotonic */
+	} *spans;
+	size_t n_spans, cap_spans;
 };
 
 /* client.c creates and frees it; the other floors read it. */

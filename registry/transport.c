@@ -580,9 +580,13 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 		hdrs = curl_slist_append(hdrs, *p);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
-	int64_t t0 = oci_now_ms();
+	int64_t t0 = reg_traffic_now_us();
 	CURLcode rc = curl_easy_perform(h);
-	long ms = (long)(oci_now_ms() - t0);
+	int64_t t1 = reg_traffic_now_us();
+	long ms = (long)((t1 - t0) / 1000);
+	long conns = 0;
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+	reg_traffic_note(c, t0, t1, conns);
 	resp->curl_code = rc;
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);

@@ -138,6 +138,11 @@ long reg_backoff(struct reg_client *c, int attempt, const char *retry_after);
  * -1 when it does not parse (then it is ignored). */
 int reg_ratelimit_parse(const char *v, long *n, long *window_s);
 
+/* traffic.c: note one exchange (its start and end from reg_traffic_now_us,
+ * the connections it opened) for reg_client_traffic. */
+int64_t reg_traffic_now_us(void);
+void reg_traffic_note(struct reg_client *c, int64_t start_us, int64_t end_us, long new_conns);
+
 /* Log one line through the client's logger (when verbose), secrets
  * redacted. */
 void reg_log(struct reg_client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

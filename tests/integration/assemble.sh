@@ -2,7 +2,8 @@
 # ccreg assemble against real registries: catalog and explicit modes, Docker
 # and OCI children, a buildx-style index source with an attestation, a source
 # on a second registry, idempotence, --dry-run, refused inputs leaving the
-# tag alone, and peers (skopeo, podman) reading and pulling the result.
+# tag alone, peers (skopeo, podman) reading and pulling the result, and -v's
+# request count and depth.
 . "$(dirname "$0")/../lib.sh"
 
 start_registry reg
@@ -66,6 +67,22 @@ is "$(count_requests "$reg_LOG" POST '/v2/cat/julia/blobs/uploads/\?mount=.*' 20
 is "$(count_requests "$reg_LOG" PUT '/v2/cat/julia/blobs/uploads/.*')" 0 "same registry: no blob upload"
 is "$(count_requests "$reg_LOG" PUT '/v2/cat/julia/manifests/sha256:.*' 201)" 2 "both children PUT by digest"
 is "$(count_requests "$reg_LOG" PUT '/v2/cat/julia/manifests/1\.10\.1' 201)" 1 "index PUT once to the tag"
+
+# -v ends with what the run cost: the requests the registry saw, and how
+# many came one after another (the plan's depth, not its size: sources,
+# blobs and children each at once)
+log_clear reg
+check "assemble -v to a new tag" "$CCREG" -v assemble --to "$A/cat/depth:1" \
+	"$A/cat/julia-x86_64:1.10.1" "$A/cat/julia-arm64:1.10.1"
+summary=$(tail -1 <<<"$ERR")
+like "$summary" '^[0-9]+ requests \([0-9]+ one after another\), [0-9]+ connections opened$' \
+	"-v: the last line counts requests, depth and connections"
+n=$(sed 's/ requests.*//' <<<"$summary")
+depth=$(sed 's/.*(\([0-9]*\) one.*/\1/' <<<"$summary")
+is "$n" "$(($(count_requests "$reg_LOG" '.*' '.*') + 1))" \
+	"  the request count is what the registry logged, and the HTTPS probe"
+ok "$((depth >= 5 && depth <= 7 ? 0 : 1))" \
+	"  depth $depth of $n requests: probe, sources, configs, mounts (5 on 4 jobs), children, index"
 
 log_clear reg
 check "idempotent rerun" "${cc[@]}" assemble julia:1.10.1
