@@ -206,6 +206,7 @@ int reg_referrers_list(const struct reg_walk_source *src, const char *digest,
 			merge(&out->found, &api);
 		} else {
 			out->via = REG_REFERRERS_TAG;
+			out->filtered = false;
 			rc = tag_list(src->repo, out->tag, &out->found, err);
 		}
 		oci_index_release(&api);
@@ -308,6 +309,16 @@ int reg_referrers_collect(const struct reg_walk_source *src, const struct reg_pl
 
 /* --- writing ----------------------------------------------------------------------- */
 
+/* Whether d's PUT was answered with OCI-Subject (indexed[k] for plan k). */
+static bool was_indexed(const struct oci_descriptor *d, const bool *indexed,
+                        const struct reg_referrer_set *s)
+{
+	for (size_t k = 0; indexed && k < s->n_plans; k++)
+		if (indexed[k] && strcmp(reg_plan_top(&s->plans[k])->digest, d->digest) == 0)
+			return true;
+	return false;
+}
+
 /* The fallback index with g's entries added: NULL when nothing is missing,
  * else the bytes to write (caller frees). */
 static char *merged_index(const struct reg_manifest *have, const struct reg_referrer_group *g,
@@ -323,10 +334,7 @@ static char *merged_index(const struct reg_manifest *have, const struct reg_refe
 	bool changed = false;
 	for (size_t i = 0; i < g->ix.n_manifests; i++) {
 		const struct oci_descriptor *d = &g->ix.manifests[i];
-		bool indexed = false;
-		for (size_t k = 0; skip && k < s->n_plans && !indexed; k++)
-			indexed = skip[k] && strcmp(reg_plan_top(&s->plans[k])->digest, d->digest) == 0;
-		if (!indexed && !has_digest(&ix, d->digest)) {
+		if (!was_indexed(d, skip, s) && !has_digest(&ix, d->digest)) {
 			oci_index_add(&ix, d);
 			changed = true;
 		}
@@ -350,6 +358,11 @@ int reg_referrers_to_registry(const struct reg_referrer_set *s, const struct reg
 	}
 	for (size_t i = 0; i < s->n_groups && rc == 0; i++) {
 		const struct reg_referrer_group *g = &s->groups[i];
+		size_t todo = 0;
+		for (size_t k = 0; k < g->ix.n_manifests; k++)
+			todo += !was_indexed(&g->ix.manifests[k], indexed, s);
+		if (!todo)
+			continue; /* the registry indexed them all: no fallback tag */
 		_cleanup_free_ char *tag = reg_referrers_tag(g->subject);
 		struct reg_manifest have = { 0 };
 		bool got = true;
