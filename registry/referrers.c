@@ -104,6 +104,22 @@ static const struct oci_descriptor *layout_named(const struct oci_layout *l, con
 	return NULL;
 }
 
+/* The index.json entry named tag, read: 1 (*out filled), 0 when there is
+ * none, -1 on error. */
+static int layout_read_named(const struct oci_layout *l, const char *tag, struct reg_manifest *out,
+                             oci_error *err)
+{
+	const struct oci_descriptor *t = layout_named(l, tag);
+	if (!t)
+		return 0;
+	struct oci_buf b = { 0 };
+	if (oci_layout_blob_read(l, t->digest, REG_MAX_CONFIG, &b, err) < 0)
+		return oci_err_wrap(err, "%s:%s", l->dir, tag);
+	*out = (struct reg_manifest){ .data = b.data ? b.data : oci_xstrdup(""), .len = b.len,
+	                              .media_type = oci_xstrdup(t->media_type) };
+	return 1;
+}
+
 /* The descriptor the referrers API gives a manifest or index. */
 static void referrer_descriptor(const struct oci_descriptor *entry, const struct reg_manifest *raw,
                                 const struct oci_manifest *m, const struct oci_index *ix,
@@ -126,15 +142,13 @@ static int layout_list(const struct oci_layout *l, const char *digest, const cha
                        struct oci_index *out, oci_error *err)
 {
 	const struct oci_descriptor *t = layout_named(l, tag);
-	if (t) {
-		struct oci_buf b = { 0 };
-		if (oci_layout_blob_read(l, t->digest, REG_MAX_CONFIG, &b, err) < 0)
-			return oci_err_wrap(err, "%s:%s", l->dir, tag);
-		struct reg_manifest m = { .data = b.data ? b.data : oci_xstrdup(""), .len = b.len,
-		                          .media_type = oci_xstrdup(t->media_type) };
-		parse_list(&m, out);
-		reg_manifest_release(&m);
-	}
+	struct reg_manifest list = { 0 };
+	int got = layout_read_named(l, tag, &list, err);
+	if (got < 0)
+		return -1;
+	if (got)
+		parse_list(&list, out);
+	reg_manifest_release(&list);
 	for (size_t i = 0; i < l->index.n_manifests; i++) {
 		const struct oci_descriptor *e = &l->index.manifests[i];
 		if (e == t || has_digest(out, e->digest) || !e->media_type ||
@@ -396,22 +410,12 @@ int reg_referrers_to_layout(const struct reg_referrer_set *s, struct reg_repo *s
 		_cleanup_free_ char *tag = reg_referrers_tag(g->subject);
 		struct oci_layout l = { 0 };
 		struct reg_manifest have = { 0 };
-		bool got = false;
 		if (oci_layout_open(&l, dir, err) < 0)
 			return -1;
-		const struct oci_descriptor *t = layout_named(&l, tag);
-		if (t) {
-			struct oci_buf b = { 0 };
-			if (oci_layout_blob_read(&l, t->digest, REG_MAX_CONFIG, &b, err) < 0) {
-				oci_layout_release(&l);
-				return oci_err_wrap(err, "%s:%s", dir, tag);
-			}
-			have = (struct reg_manifest){ .data = b.data ? b.data : oci_xstrdup(""),
-			                              .len = b.len,
-			                              .media_type = oci_xstrdup(t->media_type) };
-			got = true;
-		}
+		int got = layout_read_named(&l, tag, &have, err);
 		oci_layout_release(&l);
+		if (got < 0)
+			return -1;
 		size_t len = 0;
 		_cleanup_free_ char *data = merged_index(got ? &have : NULL, g, NULL, s, &len);
 		reg_manifest_release(&have);
