@@ -168,6 +168,26 @@ is "$(printf '%s' "$OUT" | sha256sum | cut -d' ' -f1)" "${SBOMSIG#sha256:}" "sko
 run "$CCREG" --json referrers "$B/pushed:1"
 is "$(digests <<<"$OUT")" "$(want "$SBOM" "$SIG")" "the pushed image's referrers"
 
+# An oras-style layout: the referrers as index.json entries (their manifests
+# carry the subject), no sha256-<hex> entry; pushed to the API registry.
+mkdir -p "$T/oras" && cp -r "$T/lay/blobs" "$T/lay/oci-layout" "$T/oras/"
+size() { stat -c %s "$T/lay/blobs/sha256/${1#sha256:}"; }
+jq --arg s "$SBOM" --arg g "$SIG" --arg ss "$SBOMSIG" \
+	--argjson a "$(size "$SBOM")" --argjson b "$(size "$SIG")" --argjson c "$(size "$SBOMSIG")" \
+	'.manifests |= ([.[] | select(.annotations["org.opencontainers.image.ref.name"] == "1")] +
+	  [{mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $s, size: $a},
+	   {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $g, size: $b},
+	   {mediaType: "application/vnd.oci.image.manifest.v1+json", digest: $ss, size: $c}])' \
+	"$T/lay/index.json" >"$T/oras/index.json"
+check "referrers of an oras-style layout" "$CCREG" --json referrers "oci:$T/oras:1"
+is "$(digests <<<"$OUT")" "$(want "$SBOM" "$SIG")" "found by their subject"
+: >"$T/api.log"
+check "push --referrers from it to the API registry" "$CCREG" -q push --referrers "oci:$T/oras:1" "$D/oras/app:1"
+is "$(grep -c "^PUT /v2/oras/app/manifests/sha256:.* -> 201" "$T/api.log")" 3 "three referrers PUT by digest"
+is "$(grep -c "manifests/sha256-" "$T/api.log")" 0 "OCI-Subject honoured on push: no fallback tag"
+run "$CCREG" --json referrers "$D/oras/app@$SBOM"
+is "$(digests <<<"$OUT")" "$(want "$SBOMSIG")" "the SBOM's signature pushed too"
+
 # ---------------------------------------------------------------- bad input
 check_exit 2 "push --referrers of a docker-archive" "$CCREG" push --referrers docker-archive:/nonexistent.tar "$B/x:1"
 like "$ERR" "referrers needs an oci:DIR source" "says why"
