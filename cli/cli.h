@@ -101,4 +101,15 @@ int cli_parse_number(const char *cmd, const char *opt, const char *s, double *ou
 int cli_ref_platform_args(const struct cli_cmd_spec *spec, int argc, char **argv,
                           const char **ref, const char **platform);
 
+/* --- cli/cmd_referrers.c ----------------------------------------------------- */
+
+struct reg_walk_source;
+struct reg_plan;
+#define CLI_OPT_REFERRERS 300 /* the --referrers option's id in copy, pull and push */
+/* copy/pull/push --referrers, after the image: its referrers (and theirs)
+ * from src into dst (a registry repository) or dir (an OCI layout).  0, or
+ * the exit code of a reported failure. */
+int cli_referrers_carry(struct cli_ctx *ctx, const struct reg_walk_source *src,
+                        const struct reg_plan *image, struct reg_repo *dst, const char *dir);
+
 #endif

@@ -13,13 +13,17 @@ static const struct cli_opt copy_opts[] = {
 	  "os/arch[/variant] to copy from an index (repeatable).  One platform copies just that "
 	  "image's manifest; several (but not all) write a new index holding only them, which has "
 	  "a new digest." },
+	{ CLI_OPT_REFERRERS, 0, "referrers", CLI_OPT_FLAG, NULL,
+	  "also copy what refers to the image (signatures, SBOMs, attestations; and what refers to "
+	  "them), byte for byte; on a DEST without the referrers API the fallback tags "
+	  "sha256-<hex> are updated, keeping their other entries" },
 	{ 0 },
 };
 
 const struct cli_cmd_spec cmd_copy_spec = {
 	.name = "copy",
 	.summary = "copy an image between repositories or registries",
-	.synopsis = (const char *const[]){ "copy [--platform P]... SRC DEST", NULL },
+	.synopsis = (const char *const[]){ "copy [--platform P]... [--referrers] SRC DEST", NULL },
 	.description =
 		"Copy the image SRC to DEST, registry to registry: every platform of an\n"
 		"index unless --platform selects some.  Blobs are mounted across\n"
@@ -35,9 +39,12 @@ int cmd_copy(struct cli_ctx *ctx, int argc, char **argv)
 	struct oci_platform *plats = NULL;
 	size_t n_plats = 0;
 	int ch, rc = 0;
+	bool referrers = false;
 	cli_opt_init(&p, &cmd_copy_spec, argc, argv);
 	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
-		if (ch == 'p') {
+		if (ch == CLI_OPT_REFERRERS) {
+			referrers = true;
+		} else if (ch == 'p') {
 			if (cli_add_platform("copy", p.value, &plats, &n_plats) < 0) {
 				cli_free_platforms(plats, n_plats);
 				return OCI_E_USAGE;
@@ -82,6 +89,8 @@ int cmd_copy(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	if (referrers && (rc = cli_referrers_carry(ctx, &from, &plan, dst, NULL)) != 0)
+		goto out;
 	const struct reg_plan_manifest *top = reg_plan_top(&plan);
 	cli_progress_report(ctx, top->digest, top->media_type, reg_repo_name(dst), &st);
 out:

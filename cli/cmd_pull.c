@@ -13,13 +13,16 @@
 static const struct cli_opt pull_opts[] = {
 	{ 'p', 0, "platform", CLI_OPT_LIST, "P", "os/arch[/variant] to pull from an index (repeatable)" },
 	{ 'k', 0, "keep-docker", CLI_OPT_FLAG, NULL, "store Docker manifests byte for byte (digests kept)" },
+	{ CLI_OPT_REFERRERS, 0, "referrers", CLI_OPT_FLAG, NULL,
+	  "also pull what refers to the image (signatures, SBOMs, attestations; and what refers to "
+	  "them), byte for byte, each subject's list as the index.json entry sha256-<hex>" },
 	{ 0 },
 };
 
 const struct cli_cmd_spec cmd_pull_spec = {
 	.name = "pull",
 	.summary = "pull an image into an OCI image layout",
-	.synopsis = (const char *const[]){ "pull [--platform P]... [--keep-docker] SRC oci:DIR[:NAME]", NULL },
+	.synopsis = (const char *const[]){ "pull [--platform P]... [--keep-docker] [--referrers] SRC oci:DIR[:NAME]", NULL },
 	.description =
 		"Pull the image SRC into the OCI image layout DIR (created when missing;\n"
 		"other images in it are kept) under the name NAME (default: SRC's tag).\n"
@@ -40,12 +43,14 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 	struct cli_opt_parser p;
 	struct oci_platform *plats = NULL;
 	size_t n_plats = 0;
-	bool keep_docker = false;
+	bool keep_docker = false, referrers = false;
 	int ch, rc = 0;
 	cli_opt_init(&p, &cmd_pull_spec, argc, argv);
 	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
 		if (ch == 'k') {
 			keep_docker = true;
+		} else if (ch == CLI_OPT_REFERRERS) {
+			referrers = true;
 		} else if (ch == 'p') {
 			if (cli_add_platform("pull", p.value, &plats, &n_plats) < 0) {
 				cli_free_platforms(plats, n_plats);
@@ -87,6 +92,9 @@ int cmd_pull(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_fail(&err);
 		goto out;
 	}
+	if (referrers && (rc = cli_referrers_carry(ctx, &(struct reg_walk_source){ .repo = src },
+	                                           &plan, NULL, dir)) != 0)
+		goto out;
 	const struct reg_plan_manifest *top = reg_plan_top(&plan);
 	cli_progress_report(ctx, top->digest, top->media_type, dir, &st);
 out:

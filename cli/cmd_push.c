@@ -18,13 +18,16 @@ static const struct cli_opt push_opts[] = {
 	  "try a cross-repository mount from REPO (a repository on DEST's registry) before uploading" },
 	{ 'l', 0, "compression-level", CLI_OPT_VALUE, "N",
 	  "gzip level 1-9 for docker-archive layers (default 1)" },
+	{ CLI_OPT_REFERRERS, 0, "referrers", CLI_OPT_FLAG, NULL,
+	  "oci: SRC: also push what refers to the image in the layout (its sha256-<hex> entries and "
+	  "the manifests whose subject it is; and what refers to them), byte for byte" },
 	{ 0 },
 };
 
 const struct cli_cmd_spec cmd_push_spec = {
 	.name = "push",
 	.summary = "push an OCI layout or docker-archive to a registry",
-	.synopsis = (const char *const[]){ "push [--mount-from REPO] [--compression-level N] SRC DEST", NULL },
+	.synopsis = (const char *const[]){ "push [--mount-from REPO] [--compression-level N] [--referrers] SRC DEST", NULL },
 	.description =
 		"Push an image from files to the registry reference DEST (its tag, else\n"
 		"latest).  SRC is one of:\n"
@@ -73,9 +76,12 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 	struct cli_opt_parser p;
 	const char *mount_from = NULL;
 	int level = DEFAULT_LEVEL, ch;
+	bool referrers = false;
 	cli_opt_init(&p, &cmd_push_spec, argc, argv);
 	while ((ch = cli_opt_next(&p)) != CLI_OPT_DONE) {
-		if (ch == 'm') {
+		if (ch == CLI_OPT_REFERRERS) {
+			referrers = true;
+		} else if (ch == 'm') {
 			mount_from = p.value;
 		} else if (ch == 'l') {
 			char *end;
@@ -94,6 +100,8 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 	if (!is_oci && !is_archive)
 		return cli_usage_error("push", "SRC must be oci:DIR[:NAME] or docker-archive:FILE, not \"%s\"",
 		                       src);
+	if (referrers && !is_oci)
+		return cli_usage_error("push", "--referrers needs an oci:DIR source (a docker-archive holds none)");
 
 	oci_error err = { 0 };
 	struct oci_ref ref = { 0 };
@@ -131,6 +139,8 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 			rc = cli_fail(&err);
 			goto out;
 		}
+		if (referrers && (rc = cli_referrers_carry(ctx, &from, &plan, repo, NULL)) != 0)
+			goto out;
 		const struct reg_plan_manifest *top = reg_plan_top(&plan);
 		cli_progress_report(ctx, top->digest, top->media_type, reg_repo_name(repo), &st);
 	} else {

@@ -17,6 +17,7 @@ CLI_DECLARE(digest);
 CLI_DECLARE(inspect);
 CLI_DECLARE(config);
 CLI_DECLARE(tags);
+CLI_DECLARE(referrers);
 CLI_DECLARE(blob);
 CLI_DECLARE(audit);
 CLI_DECLARE(verify);

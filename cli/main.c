@@ -46,6 +46,7 @@ const struct cli_command cli_commands[] = {
 	{ "inspect", cmd_inspect, &cmd_inspect_spec },
 	{ "config", cmd_config, &cmd_config_spec },
 	{ "tags", cmd_tags, &cmd_tags_spec },
+	{ "referrers", cmd_referrers, &cmd_referrers_spec },
 	{ "blob", cmd_blob, &cmd_blob_spec },
 	{ "audit", cmd_audit, &cmd_audit_spec },
 	{ "verify", cmd_verify, &cmd_verify_spec },

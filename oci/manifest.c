@@ -249,7 +249,7 @@ static const struct field manifest_fields[] = {
 	{ "artifactType", JSON_STRING, false, h_str, offsetof(struct oci_manifest, artifact_type) },
 	{ "config", JSON_OBJECT, true, h_descriptor, offsetof(struct oci_manifest, config) },
 	{ "layers", JSON_ARRAY, true, h_layers, 0 },
-	{ "subject", JSON_OBJECT, false, NULL, 0 },
+	{ "subject", JSON_OBJECT, false, h_descriptor, offsetof(struct oci_manifest, subject) },
 	{ "annotations", JSON_OBJECT, false, h_annotations,
 	  offsetof(struct oci_manifest, annotations) },
 };
@@ -257,9 +257,9 @@ static const struct field manifest_fields[] = {
 static const struct field index_fields[] = {
 	{ "schemaVersion", ANY_TYPE, true, h_schema_version, 0 },
 	{ "mediaType", JSON_STRING, false, h_mt_index, offsetof(struct oci_index, media_type) },
-	{ "artifactType", JSON_STRING, false, NULL, 0 },
+	{ "artifactType", JSON_STRING, false, h_str, offsetof(struct oci_index, artifact_type) },
 	{ "manifests", JSON_ARRAY, true, h_manifests, 0 },
-	{ "subject", JSON_OBJECT, false, NULL, 0 },
+	{ "subject", JSON_OBJECT, false, h_descriptor, offsetof(struct oci_index, subject) },
 	{ "annotations", JSON_OBJECT, false, h_annotations, offsetof(struct oci_index, annotations) },
 };
 
@@ -495,6 +495,7 @@ void oci_manifest_release(struct oci_manifest *m)
 	if (m->annotations)
 		json_decref(m->annotations);
 	free(m->artifact_type);
+	oci_descriptor_release(&m->subject);
 	memset(m, 0, sizeof *m);
 }
 
@@ -508,6 +509,8 @@ void oci_index_release(struct oci_index *ix)
 	free(ix->manifests);
 	if (ix->annotations)
 		json_decref(ix->annotations);
+	free(ix->artifact_type);
+	oci_descriptor_release(&ix->subject);
 	memset(ix, 0, sizeof *ix);
 }
 

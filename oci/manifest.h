@@ -42,6 +42,7 @@ struct oci_manifest {
 	size_t n_layers;
 	json_t *annotations;
 	char *artifact_type;
+	struct oci_descriptor subject; /* digest NULL when absent */
 };
 
 struct oci_index {
@@ -49,6 +50,8 @@ struct oci_index {
 	struct oci_descriptor *manifests;
 	size_t n_manifests;
 	json_t *annotations;
+	char *artifact_type;           /* NULL when absent */
+	struct oci_descriptor subject; /* digest NULL when absent; not serialized */
 };
 
 struct oci_config {

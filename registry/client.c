@@ -534,6 +534,12 @@ int reg_manifest_head(struct reg_repo *r, const char *reference, char **digest,
 int reg_manifest_put(struct reg_repo *r, const char *reference, const char *media_type,
                      const void *data, size_t len, oci_error *err)
 {
+	return reg_manifest_put_subject(r, reference, media_type, data, len, NULL, err);
+}
+
+int reg_manifest_put_subject(struct reg_repo *r, const char *reference, const char *media_type,
+                             const void *data, size_t len, bool *subject_indexed, oci_error *err)
+{
 	_cleanup_free_ char *url = api_path(r, "manifests", reference);
 	_cleanup_free_ char *w = what(r, reference);
 	struct reg_request req = {
@@ -546,6 +552,8 @@ int reg_manifest_put(struct reg_repo *r, const char *reference, const char *medi
 		rc = oci_err_wrap(err, "%s", w);
 	else if (resp.status != 201 && resp.status != 200)
 		rc = reg_http_error(r, w, &resp, err);
+	if (rc == 0 && subject_indexed)
+		*subject_indexed = resp.oci_subject && *resp.oci_subject;
 	reg_response_release(&resp);
 	return rc;
 }
@@ -1243,5 +1251,71 @@ int reg_tags_each(struct reg_repo *r, reg_tags_fn fn, void *ud, oci_error *err)
 		free(next);
 		reg_response_release(&resp);
 	}
+	return rc;
+}
+
+/* --- referrers ----------------------------------------------------------------- */
+
+int reg_referrers_get(struct reg_repo *r, const char *digest, const char *artifact_type,
+                      struct oci_index *out, bool *filtered, oci_error *err)
+{
+	_cleanup_free_ char *w = oci_xasprintf("%s@%s: referrers", r->path, digest);
+	char *url = oci_xasprintf("/v2/%s/referrers/%s", r->path, digest);
+	if (artifact_type) {
+		CURL *h = curl_easy_init();
+		char *q = h ? curl_easy_escape(h, artifact_type, 0) : NULL;
+		char *u = oci_xasprintf("%s?artifactType=%s", url, q ? q : "");
+		curl_free(q);
+		curl_easy_cleanup(h);
+		free(url);
+		url = u;
+	}
+	memset(out, 0, sizeof *out);
+	*filtered = artifact_type != NULL;
+	int rc = 1;
+	for (int page = 0; url && page < 1000; page++) {
+		struct reg_request req = { .method = "GET", .url = url, .accept = OCI_MT_OCI_INDEX };
+		struct reg_response resp = { 0 };
+		struct oci_index ix = { 0 };
+		if (reg_http(r, &req, &resp, err) < 0) {
+			rc = oci_err_wrap(err, "%s", w);
+		} else if (resp.status == 404 && page == 0) {
+			rc = 0; /* no referrers API: the caller reads the fallback tag */
+		} else if (resp.status != 200) {
+			rc = reg_http_error(r, w, &resp, err);
+		} else if (oci_index_parse(&ix, resp.body.data ? resp.body.data : "", resp.body.len,
+		                           OCI_MT_OCI_INDEX, err) < 0) {
+			rc = oci_err_wrap(err, "%s from %s", w, r->host);
+		} else {
+			for (size_t i = 0; i < ix.n_manifests; i++)
+				oci_index_add(out, &ix.manifests[i]);
+			if (out->n_manifests > REG_REFERRERS_MAX)
+				rc = oci_err(err, OCI_E_REGISTRY, "%s: more than %d referrers from %s", w,
+				             REG_REFERRERS_MAX, r->host);
+			/* every page must say it filtered, else the caller filters */
+			if (!resp.oci_filters_applied || !strstr(resp.oci_filters_applied, "artifactType"))
+				*filtered = false;
+		}
+		oci_index_release(&ix);
+		char *next = rc == 1 && resp.link ? reg_link_next(resp.link) : NULL;
+		char *nurl = next ? reg_resolve_url(r, next, "Link", err) : NULL;
+		if (next && !nurl)
+			rc = -1;
+		else if (nurl && strcmp(nurl, url) == 0) /* a page that links to itself */
+			rc = oci_err(err, OCI_E_REGISTRY, "%s: %s links a page of referrers to itself", w,
+			             r->host);
+		free(url);
+		url = nurl;
+		free(next);
+		reg_response_release(&resp);
+		if (rc != 1)
+			break;
+	}
+	if (rc == 1 && url)
+		rc = oci_err(err, OCI_E_REGISTRY, "%s: more than 1000 pages of referrers from %s", w,
+		             r->host);
+	free(url);
+	if (rc != 1)
+		oci_index_release(out);
 	return rc;
 }

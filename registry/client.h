@@ -170,7 +170,24 @@ int reg_manifest_head(struct reg_repo *r, const char *reference, char **digest,
 /* PUT manifests/<reference> with Content-Type media_type. */
 int reg_manifest_put(struct reg_repo *r, const char *reference, const char *media_type,
                      const void *data, size_t len, oci_error *err);
+/* reg_manifest_put, and *subject_indexed says whether the registry answered
+ * with OCI-Subject (it indexed the manifest's subject for the referrers API;
+ * without it a client keeps the fallback tag, registry/referrers.h). */
+int reg_manifest_put_subject(struct reg_repo *r, const char *reference, const char *media_type,
+                             const void *data, size_t len, bool *subject_indexed, oci_error *err);
 int reg_manifest_delete(struct reg_repo *r, const char *digest, oci_error *err);
+
+/* --- referrers (OCI distribution 1.1) -------------------------------------- */
+
+struct oci_index;
+#define REG_REFERRERS_MAX 10000 /* entries a registry may list for one subject */
+
+/* GET referrers/<digest>[?artifactType=T], every page (Link): 1 with *out
+ * the descriptors listed (caller releases) and *filtered true when every
+ * page carried OCI-Filters-Applied: artifactType; 0 when the registry has
+ * no referrers API (404); -1 on error. */
+int reg_referrers_get(struct reg_repo *r, const char *digest, const char *artifact_type,
+                      struct oci_index *out, bool *filtered, oci_error *err);
 
 /* --- the document cache --------------------------------------------------- */
 

@@ -53,7 +53,7 @@ int reg_copy_blobs(struct reg_repo *dst, struct reg_copy_blob *blobs, size_t n,
 }
 
 static int put_manifests(const struct reg_plan *p, struct reg_repo *dst, const char *reference,
-                         oci_error *err)
+                         bool *subject_indexed, oci_error *err)
 {
 	const struct reg_plan_manifest *top = reg_plan_top(p);
 	if (strchr(reference, ':') && strcmp(reference, top->digest) != 0)
@@ -64,7 +64,8 @@ static int put_manifests(const struct reg_plan *p, struct reg_repo *dst, const c
 		if (reg_manifest_put(dst, m->digest, m->media_type, m->data, m->len, err) < 0)
 			return -1;
 	}
-	return reg_manifest_put(dst, reference, top->media_type, top->data, top->len, err);
+	return reg_manifest_put_subject(dst, reference, top->media_type, top->data, top->len,
+	                                subject_indexed, err);
 }
 
 int reg_copy_to_registry(const struct reg_plan *p, const struct reg_walk_source *src,
@@ -87,7 +88,7 @@ int reg_copy_to_registry(const struct reg_plan *p, const struct reg_walk_source 
 	free(b);
 	if (rc < 0)
 		return -1;
-	return put_manifests(p, dst, dst_reference, err);
+	return put_manifests(p, dst, dst_reference, o->subject_indexed, err);
 }
 
 /* --- into a layout ------------------------------------------------------------------ */
@@ -145,8 +146,8 @@ static int blob_to_layout(size_t i, void *ud, oci_error *err)
 	return 0;
 }
 
-int reg_copy_to_layout(const struct reg_plan *p, struct reg_repo *src, const char *dir,
-                       const char *name, const struct reg_copy_opts *o, oci_error *err)
+int reg_copy_into_layout(const struct reg_plan *p, struct reg_repo *src, const char *dir,
+                         const struct reg_copy_opts *o, oci_error *err)
 {
 	struct layout_run R = { .p = p, .src = src, .dir = dir, .progress = &o->progress };
 	if (oci_layout_create(dir, err) < 0)
@@ -159,6 +160,14 @@ int reg_copy_to_layout(const struct reg_plan *p, struct reg_repo *src, const cha
 		    oci_layout_blob_put(dir, m->digest, m->data, m->len, err) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int reg_copy_to_layout(const struct reg_plan *p, struct reg_repo *src, const char *dir,
+                       const char *name, const struct reg_copy_opts *o, oci_error *err)
+{
+	if (reg_copy_into_layout(p, src, dir, o, err) < 0)
+		return -1;
 	const struct reg_plan_manifest *top = reg_plan_top(p);
 	struct oci_descriptor d = {
 		.media_type = top->media_type, .digest = top->digest, .size = (int64_t)top->len,

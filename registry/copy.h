@@ -22,6 +22,8 @@ struct reg_copy_opts {
 	int jobs;                /* concurrent blob transfers (< 1: REG_JOBS_DEFAULT) */
 	const char *mount_from;  /* push: a repository path on the destination registry */
 	struct reg_progress progress;
+	bool *subject_indexed;   /* non-NULL: set to whether the top manifest's PUT was
+	                          * answered with OCI-Subject (registry/referrers.h) */
 };
 
 /* One blob to make available, and where its bytes come from. */
@@ -45,6 +47,10 @@ int reg_copy_to_registry(const struct reg_plan *p, const struct reg_walk_source 
  * then index.json's entry `name` (NULL: unnamed) points at the top. */
 int reg_copy_to_layout(const struct reg_plan *p, struct reg_repo *src, const char *dir,
                        const char *name, const struct reg_copy_opts *o, oci_error *err);
+/* The same without touching index.json: blobs and manifests only (the
+ * referrers of a pull, which the fallback tag entry lists). */
+int reg_copy_into_layout(const struct reg_plan *p, struct reg_repo *src, const char *dir,
+                         const struct reg_copy_opts *o, oci_error *err);
 
 /* Push one image of a docker-archive as Docker schema2: plain layers are
  * gzip-compressed (zlib level `level`) while uploading, each layer's

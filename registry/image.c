@@ -285,7 +285,9 @@ static int fetch_top(struct walker *W, const char *reference, struct reg_walk_no
                      oci_error *err)
 {
 	const struct reg_walk_source *src = W->src;
-	if (src->layout) {
+	/* a layout's manifest by digest: the referrers it holds (registry/referrers.h) */
+	bool by_digest = reference && oci_digest_validate(reference, NULL) == 0;
+	if (src->layout && !by_digest) {
 		const struct oci_descriptor *d = oci_layout_find(src->layout, reference, err);
 		if (!d)
 			return -1;
@@ -294,7 +296,7 @@ static int fetch_top(struct walker *W, const char *reference, struct reg_walk_no
 			return -1;
 		return parse_node(W, top, err);
 	}
-	if (reg_manifest_get(src->repo, reference, &top->raw, err) < 0 || parse_node(W, top, err) < 0)
+	if (fetch_manifest(src, reference, NULL, &top->raw, err) < 0 || parse_node(W, top, err) < 0)
 		return -1;
 	top->desc.media_type = oci_xstrdup(top->kind == OCI_DOC_INDEX ? top->index.media_type
 	                                                               : top->m.media_type);

@@ -68,6 +68,8 @@ void reg_response_release(struct reg_response *r)
 	free(r->ratelimit_remaining);
 	free(r->ratelimit_limit);
 	free(r->ratelimit_source);
+	free(r->oci_subject);
+	free(r->oci_filters_applied);
 	memset(r, 0, sizeof *r);
 }
 
@@ -268,6 +270,10 @@ static size_t on_header(char *buf, size_t size, size_t nitems, void *ud)
 		set_header(&r->ratelimit_limit, v, vl, false);
 	else if (IS("docker-ratelimit-source"))
 		set_header(&r->ratelimit_source, v, vl, false);
+	else if (IS("oci-subject"))
+		set_header(&r->oci_subject, v, vl, false);
+	else if (IS("oci-filters-applied"))
+		set_header(&r->oci_filters_applied, v, vl, true);
 	else if (IS("content-length"))
 		r->content_length = strtoll(v, NULL, 10);
 #undef IS

@@ -84,6 +84,8 @@ struct reg_response {
 	char *ratelimit_remaining;
 	char *ratelimit_limit;         /* "100;w=21600" (Docker Hub), as sent */
 	char *ratelimit_source;        /* docker-ratelimit-source */
+	char *oci_subject;             /* OCI-Subject: a manifest PUT's subject was indexed */
+	char *oci_filters_applied;     /* OCI-Filters-Applied: the referrers filters honoured */
 	int64_t content_length; /* -1 when absent */
 	int64_t received;       /* body bytes that reached the sink */
 	CURLcode curl_code;

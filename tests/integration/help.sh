@@ -44,7 +44,7 @@ options_of()
 check "ccreg help" "$CCREG" help
 overview=$OUT
 commands=$(awk '/^Commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }' <<<"$overview")
-for want in assemble push copy pull manifest digest inspect config tags blob audit verify catalog \
+for want in assemble push copy pull manifest digest inspect config tags referrers blob audit verify catalog \
 	login logout version help; do
 	grep -qx "$want" <<<"$commands"
 	ok $? "ccreg help lists $want"
