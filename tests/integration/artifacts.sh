@@ -66,6 +66,25 @@ inner=$(jq -r '.manifests[0].digest' <<<"$OUT")
 check "skopeo reads the inner index from the pull" skopeo inspect --raw "docker://$A/t/nested-copy@$inner" --tls-verify=false
 is "$(jq -r '.manifests | length' <<<"$OUT")" 2 "the copy carries the inner index's entries"
 
+cat >"$TEST_TMP/images.json" <<'JSON'
+{
+  "nested": { "package": "t/nested", "versions": [ { "tag": "1", "tested": true } ] },
+  "nestedbroken": { "package": "t/nested-broken", "versions": [ { "tag": "1", "tested": true } ] },
+  "attested": { "package": "t/attested", "arch": "x86_64",
+                "versions": [ { "tag": "1", "tested": true } ] }
+}
+JSON
+cc=("$CCREG" -C "$TEST_TMP/images.json" --registry "$A")
+check "verify --deep follows the nested index" "${cc[@]}" verify --deep nested
+like "$OUT" $'\nnested +1 +yes +linux/amd64,linux/arm64 +ok' "its platforms are the tag's"
+check "copy for a broken nested index" "$CCREG" -q copy "$A/t/nested:1" "$A/t/nested-broken:1"
+arm=$(skopeo inspect --raw --tls-verify=false "docker://$A/t/nested-broken@$inner" |
+	jq -r '.manifests[] | select(.platform.architecture == "arm64") | .digest')
+is "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE "$api/t/nested-broken/manifests/$arm")" 202 \
+	"DELETE the arm64 image inside the nested index"
+check_exit 1 "verify finds the missing child of a nested index" "${cc[@]}" verify nestedbroken
+like "$OUT" "child manifest $arm \(linux/arm64\) not found" "and names it"
+
 # --- 3: artifacts --------------------------------------------------------------
 check "skopeo pushes the artifact" skopeo copy -q --dest-tls-verify=false "oci:$L:artifact" "docker://$A/sk/artifact:1"
 check "ccreg pushes the artifact" "$CCREG" -q push "oci:$L:artifact" "$A/t/artifact:1"
@@ -109,6 +128,9 @@ check "push the index of images without platform" "$CCREG" -q push "oci:$L:nopla
 check "audit: platforms from the configs" "$CCREG" --json audit "$A/t/noplatform:1"
 is "$(jq -c '[.images[0].platforms[].platform]' <<<"$OUT")" '["linux/amd64","linux/arm64"]' \
 	"both images audited, not \"platforms\": []"
+check "verify --deep of the attested index (an artifact child has no platform config)" \
+	"${cc[@]}" verify --deep attested
+like "$OUT" $'\nattested +1 +yes +linux/amd64[^ ]* +ok' "ok"
 check "push an index of non-images" "$CCREG" -q push "oci:$L:onlyart" "$A/t/onlyart:1"
 check_exit 3 "audit fails when no image is left" "$CCREG" audit "$A/t/onlyart:1"
 like "$ERR" "t/onlyart:1: no image to audit among the index's 2 entries" "and says so"
