@@ -26,6 +26,12 @@ static int ceil_gb(int64_t bytes, int step)
 	return bytes <= 0 ? 0 : (int)((bytes + unit - 1) / unit) * step;
 }
 
+int64_t cat_unpacked_bytes(const struct oci_layer_stats *st)
+{
+	/* a sparse file's holes are in file_bytes, not in the tar stream */
+	return st->file_bytes > st->tar_bytes ? st->file_bytes : st->tar_bytes;
+}
+
 void cat_sizing_compute(const struct cat_sizing_opts *o, bool gpu, int64_t on_disk_bytes,
                         int64_t compressed_bytes, int64_t unpacked_bytes, struct cat_sizing *s)
 {

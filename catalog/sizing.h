@@ -6,8 +6,10 @@
  *     + on-disk estimate summed over all layers
  *     + compressed size
  *     + headroom: max(headroom_pct of (on-disk + compressed), headroom_min_gb)
- *   dockerSizeGb  = unpacked size (the layers' uncompressed tar streams)
- *                   in GB, rounded up
+ *   dockerSizeGb  = unpacked size in GB, rounded up: the layers'
+ *                   uncompressed tar streams, or the files' sizes when
+ *                   those are larger (GNU sparse entries: the tar holds the
+ *                   data, docker writes the holes too)
  *
  * GB means 10^9 bytes, as docker and registries print sizes; a provider that
  * sizes disks in GiB then gives 7% more, which errs on the safe side.  Every
@@ -24,6 +26,7 @@
 #include <stdint.h>
 
 #include "catalog/catalog.h"
+#include "oci/layerstats.h"
 
 #define CAT_GB 1000000000.0
 #define CAT_DISK_STEP_GB 5
@@ -44,6 +47,9 @@ struct cat_sizing {
 };
 
 void cat_sizing_defaults(struct cat_sizing_opts *o);
+/* The unpacked size dockerSizeGb counts: max(tar_bytes, file_bytes). */
+int64_t cat_unpacked_bytes(const struct oci_layer_stats *st);
+
 void cat_sizing_compute(const struct cat_sizing_opts *o, bool gpu, int64_t on_disk_bytes,
                         int64_t compressed_bytes, int64_t unpacked_bytes, struct cat_sizing *out);
 

@@ -101,7 +101,8 @@ static enum cat_provision recommend(const struct audit *a, size_t ti, size_t pi,
 {
 	const struct target *t = &a->t[ti];
 	const struct oci_layer_stats *s = &a->rt[ti].plats[pi].sum;
-	cat_sizing_compute(&a->sizing, t->gpu, s->on_disk_bytes, s->compressed_bytes, s->tar_bytes, rec);
+	cat_sizing_compute(&a->sizing, t->gpu, s->on_disk_bytes, s->compressed_bytes,
+	                   cat_unpacked_bytes(s), rec);
 	return t->catalog ? cat_sizing_status(rec, t->cat_min, t->cat_docker) : CAT_OK;
 }
 
@@ -160,6 +161,12 @@ static void print_json(const struct audit *a)
 		                        reg_audit_status_name(rt->status));
 		if (rt->reason)
 			json_object_set_new(img, "reason", json_string(rt->reason));
+		if (rt->n_skipped) {
+			json_t *sk = json_array();
+			for (size_t k = 0; k < rt->n_skipped; k++)
+				json_array_append_new(sk, json_string(rt->skipped[k]));
+			json_object_set_new(img, "skipped", sk);
+		}
 		if (t->catalog)
 			json_object_update_new(img, json_pack("{s:s, s:s, s:b}", "image", t->ct.key,
 			                                      "tag", t->ct.tag, "gpu", t->gpu));
@@ -218,7 +225,7 @@ static void print_table(const struct audit *a)
 			char c[32], u[32], d[32], f[32], mn[32], dk[32], plat[256];
 			oci_text_escape_buf(p->platform, plat, sizeof plat); /* from the registry */
 			cli_human_size(p->sum.compressed_bytes, c, sizeof c);
-			cli_human_size(p->sum.tar_bytes, u, sizeof u);
+			cli_human_size(cat_unpacked_bytes(&p->sum), u, sizeof u);
 			cli_human_size(p->sum.on_disk_bytes, d, sizeof d);
 			snprintf(f, sizeof f, "%lld", (long long)p->sum.files);
 			if (p->estimate)
@@ -237,6 +244,8 @@ static void print_table(const struct audit *a)
 			printf("  dockerSizeGb %d = unpacked %.2f rounded up (GB = 10^9 bytes)\n",
 			       r.docker_size_gb, r.unpacked);
 		}
+		for (size_t k = 0; k < a->rt[ti].n_skipped; k++)
+			printf("  skipped %s\n", a->rt[ti].skipped[k]);
 	}
 	if (a->any_catalog)
 		printf("(MIN-DISK GB and DOCKER GB: recommended / catalog)\n");

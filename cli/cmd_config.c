@@ -18,7 +18,7 @@ const struct cli_cmd_spec cmd_config_spec = {
 	.synopsis = (const char *const[]){ "config REF [--platform OS/ARCH[/VARIANT]]", NULL },
 	.description =
 		"Print the image config (verified).  For an index, the platform defaults to\n"
-		"this machine's.\n",
+		"this machine's.  For an OCI artifact, its config blob as it is.\n",
 	.opts = config_opts,
 };
 
@@ -43,8 +43,12 @@ int cmd_config(struct cli_ctx *ctx, int argc, char **argv)
 	else
 		reg_host_platform(&want);
 	if (rc < 0 || cli_open_repo(ctx, refarg, false, &ref, &repo, &err) < 0 ||
-	    reg_image_get(repo, oci_ref_reference(&ref), &want, &img, &err) < 0 ||
-	    reg_config_get(repo, &img.m.config, &cfg, &raw, &err) < 0)
+	    reg_image_get(repo, oci_ref_reference(&ref), &want, &img, &err) < 0)
+		return cli_fail(&err);
+	/* an artifact's config is whatever its tool wrote ("{}", a Helm chart's):
+	 * printed as it is, verified, not parsed as an image config */
+	if (oci_manifest_is_image(&img.m) ? reg_config_get(repo, &img.m.config, &cfg, &raw, &err) < 0
+	                                  : reg_blob_read(repo, &img.m.config, &raw, &err) < 0)
 		return cli_fail(&err);
 	fwrite(raw.data, 1, raw.len, stdout);
 	if (raw.len && raw.data[raw.len - 1] != '\n' && isatty(fileno(stdout)))

@@ -34,8 +34,9 @@ const struct cli_cmd_spec cmd_push_spec = {
 		"  oci:DIR[:NAME]                an OCI image layout: the index.json entry\n"
 		"                                named NAME, or the only entry; a single\n"
 		"                                image or an index with its children\n"
-		"  docker-archive:FILE[:REF|@N]  a `docker save` tarball: the image tagged\n"
-		"                                REF, the N-th, or the only one; pushed as\n"
+		"  docker-archive:FILE[:REF]     a `docker save` tarball: the image tagged\n"
+		"  docker-archive:FILE:@N        REF (name:tag), the N-th (from 0: note the\n"
+		"                                colon before @), or the only one; pushed as\n"
 		"                                Docker schema2 with gzip layers (plain\n"
 		"                                layers are compressed while uploading and\n"
 		"                                checked against the config's diff_ids)\n\n"
@@ -69,6 +70,18 @@ static int mount_path(const char *s, const struct oci_ref *dest, char **out, oci
 		*out = oci_xstrdup(r.path);
 	oci_ref_release(&r);
 	return rc;
+}
+
+/* index.json's descriptor may say OCI over a Docker body (go-containerregistry's
+ * test layouts): the body's type is pushed, and -v says so. */
+static void warn_declared(const struct cli_ctx *ctx, const struct oci_layout *layout,
+                          const char *name, const struct reg_plan_manifest *top)
+{
+	const struct oci_descriptor *d = ctx->g.verbose && top ? oci_layout_find(layout, name, NULL)
+	                                                       : NULL;
+	if (d && oci_doc_type_contradicts(d->media_type, top->media_type))
+		fprintf(stderr, "ccreg: warning: index.json says %s for %s, the manifest itself %s: "
+		        "pushed as %s\n", d->media_type, d->digest, top->media_type, top->media_type);
 }
 
 int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
@@ -131,6 +144,7 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 			rc = cli_fail(&err);
 			goto out;
 		}
+		warn_declared(ctx, &layout, name, reg_plan_top(&plan));
 		prog = cli_progress_new(ctx, "push", plan.blob_bytes, plan.n_blobs);
 		o.progress = cli_progress_hook(prog);
 		int r = reg_copy_to_registry(&plan, &from, repo, reference, &o, &err);
@@ -146,6 +160,10 @@ int cmd_push(struct cli_ctx *ctx, int argc, char **argv)
 	} else {
 		if (oci_archive_parse_spec(src + 15, &dir, &name, &err) < 0 ||
 		    oci_archive_open(&archive, dir, &err) < 0) {
+			const char *at = strrchr(dir ? dir : "", '@');
+			if (at && at[1] && strspn(at + 1, "0123456789") == strlen(at + 1))
+				oci_err(&err, err.code, "%s (the N-th image is docker-archive:FILE:@N, "
+				        "with a colon)", err.msg);
 			rc = cli_fail(&err);
 			goto out;
 		}

@@ -191,7 +191,7 @@ bool cli_release_recommend(const struct cli_release *r, size_t i, int *min_disk_
 	for (size_t k = 0; k < n; k++) {
 		struct cat_sizing s;
 		cat_sizing_compute(&o, r->rows[i].img->gpu, t->disk[k].on_disk_bytes,
-		                   t->disk[k].compressed_bytes, t->disk[k].tar_bytes, &s);
+		                   t->disk[k].compressed_bytes, cat_unpacked_bytes(&t->disk[k]), &s);
 		if (s.min_disk_gb > *min_disk_gb)
 			*min_disk_gb = s.min_disk_gb;
 		if (s.docker_size_gb > *docker_size_gb)

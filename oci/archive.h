@@ -70,7 +70,7 @@ int oci_archive_layer_diff_id(struct oci_archive_layer *l, char out[OCI_DIGEST_M
                               oci_error *err);
 void oci_archive_layer_close(struct oci_archive_layer *l);
 
-/* Split "FILE[:REF|@N]" (the part after "docker-archive:"). */
+/* Split "FILE[:REF]" or "FILE:@N" (the part after "docker-archive:"). */
 int oci_archive_parse_spec(const char *spec, char **file, char **ref, oci_error *err);
 
 #endif

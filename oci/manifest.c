@@ -406,48 +406,69 @@ int oci_config_parse(struct oci_config *c, const void *buf, size_t len, oci_erro
 	return 0;
 }
 
+/* The kind a body's own mediaType names (*mt set), OCI_DOC_UNKNOWN when it
+ * has none; -1 when it names something else. */
+static int body_kind(json_t *root, const char **mt)
+{
+	json_t *v = json_object_get(root, "mediaType");
+	if (!json_is_string(v))
+		return OCI_DOC_UNKNOWN;
+	*mt = json_string_value(v);
+	if (oci_mt_is_index(*mt))
+		return OCI_DOC_INDEX;
+	if (oci_mt_is_manifest(*mt))
+		return OCI_DOC_MANIFEST;
+	return -1;
+}
+
 enum oci_doc_kind oci_doc_kind(const void *buf, size_t len, const char *content_type,
                                char **media_type, oci_error *err)
 {
 	const char *ct = ct_type(content_type);
 	const char *mt = NULL;
-	enum oci_doc_kind kind = OCI_DOC_UNKNOWN;
-	_cleanup_json_ json_t *root = NULL;
+	int kind;
+	_cleanup_json_ json_t *root = load(buf, len, "manifest", err);
 
-	if (ct) {
-		mt = ct;
-		kind = oci_mt_is_index(ct) ? OCI_DOC_INDEX : OCI_DOC_MANIFEST;
-	} else {
-		root = load(buf, len, "manifest", err);
-		if (!root)
-			return OCI_DOC_UNKNOWN;
-		json_t *v = json_object_get(root, "mediaType");
-		if (json_is_string(v)) {
-			mt = json_string_value(v);
-			if (oci_mt_is_index(mt))
-				kind = OCI_DOC_INDEX;
-			else if (oci_mt_is_manifest(mt))
-				kind = OCI_DOC_MANIFEST;
-			else {
-				oci_err(err, OCI_E_REGISTRY, "unsupported manifest mediaType %.200s", mt);
-				return OCI_DOC_UNKNOWN;
-			}
-		} else if (json_is_array(json_object_get(root, "manifests"))) {
-			mt = OCI_MT_OCI_INDEX;
-			kind = OCI_DOC_INDEX;
-		} else if (json_is_array(json_object_get(root, "layers")) ||
-		           json_is_object(json_object_get(root, "config"))) {
-			mt = OCI_MT_OCI_MANIFEST;
-			kind = OCI_DOC_MANIFEST;
-		} else {
-			oci_err(err, OCI_E_REGISTRY,
-			        "document is neither an image manifest nor an index");
-			return OCI_DOC_UNKNOWN;
-		}
+	if (!root)
+		return OCI_DOC_UNKNOWN;
+	/* The body is what the registry validates: its mediaType wins over a
+	 * descriptor or Content-Type that says otherwise. */
+	kind = body_kind(root, &mt);
+	if (kind < 0) {
+		oci_err(err, OCI_E_REGISTRY, "unsupported manifest mediaType %.200s", mt);
+		return OCI_DOC_UNKNOWN;
 	}
+	if (kind != OCI_DOC_UNKNOWN)
+		goto out;
+	bool has_manifests = json_is_array(json_object_get(root, "manifests"));
+	bool has_image = json_is_array(json_object_get(root, "layers")) ||
+	                 json_is_object(json_object_get(root, "config"));
+	if (ct && (oci_mt_is_index(ct) ? !has_image : !has_manifests)) {
+		kind = oci_mt_is_index(ct) ? OCI_DOC_INDEX : OCI_DOC_MANIFEST;
+		/* Docker's schema2 and list always carry mediaType: one without is OCI */
+		mt = kind == OCI_DOC_INDEX ? OCI_MT_OCI_INDEX : OCI_MT_OCI_MANIFEST;
+	} else if (has_manifests) {
+		mt = OCI_MT_OCI_INDEX;
+		kind = OCI_DOC_INDEX;
+	} else if (has_image) {
+		mt = OCI_MT_OCI_MANIFEST;
+		kind = OCI_DOC_MANIFEST;
+	} else {
+		oci_err(err, OCI_E_REGISTRY, "document is neither an image manifest nor an index");
+		return OCI_DOC_UNKNOWN;
+	}
+out:
 	if (media_type)
 		*media_type = oci_xstrdup(mt);
-	return kind;
+	return (enum oci_doc_kind)kind;
+}
+
+bool oci_doc_type_contradicts(const char *declared, const char *decided)
+{
+	if (!declared || !*declared || !decided)
+		return false;
+	const char *d = ct_type(declared);
+	return d && strcmp(d, decided) != 0;
 }
 
 void oci_descriptor_release(struct oci_descriptor *d)
@@ -660,4 +681,18 @@ char *oci_index_platforms(const struct oci_index *ix)
 		free(s);
 	}
 	return have.data ? have.data : oci_xstrdup("none");
+}
+
+bool oci_manifest_is_image(const struct oci_manifest *m)
+{
+	const char *cmt = m->config.media_type;
+	if (m->artifact_type || !cmt)
+		return false;
+	_cleanup_free_ char *bare = oci_xstrndup(cmt, strcspn(cmt, "; "));
+	return strcmp(bare, OCI_MT_OCI_CONFIG) == 0 || strcmp(bare, OCI_MT_DOCKER_CONFIG) == 0;
+}
+
+const char *oci_manifest_artifact_type(const struct oci_manifest *m)
+{
+	return m->artifact_type ? m->artifact_type : m->config.media_type;
 }

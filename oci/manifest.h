@@ -15,6 +15,7 @@
 #define CCREG_OCI_MANIFEST_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,11 +64,17 @@ struct oci_config {
 
 enum oci_doc_kind { OCI_DOC_UNKNOWN, OCI_DOC_MANIFEST, OCI_DOC_INDEX };
 
-/* What a manifest document is: from content_type when it is a manifest/index
- * type, else from the document's mediaType, else by shape ("manifests" vs
- * "layers").  Sets *media_type (caller frees) to the type decided. */
+/* What a manifest document is, and its media type (*media_type, caller
+ * frees): the body's own mediaType when it has one (a descriptor or a
+ * Content-Type that says otherwise is wrong, and the registry validates the
+ * body); else content_type's kind when the body's shape allows it, with the
+ * OCI type (Docker's documents always carry mediaType); else the shape
+ * ("manifests" vs "layers"/"config"). */
 enum oci_doc_kind oci_doc_kind(const void *buf, size_t len, const char *content_type,
                                char **media_type, oci_error *err);
+/* Does a declared manifest type (a descriptor's, a Content-Type) say other
+ * than the type oci_doc_kind decided?  For a warning: never an error. */
+bool oci_doc_type_contradicts(const char *declared, const char *decided);
 
 int oci_manifest_parse(struct oci_manifest *m, const void *buf, size_t len,
                        const char *content_type, oci_error *err);
@@ -107,6 +114,13 @@ int oci_index_select(const struct oci_index *ix, const struct oci_platform *want
  * (attestations and entries without a platform left out), for messages;
  * "none" when there are none.  Caller frees. */
 char *oci_index_platforms(const struct oci_index *ix);
+
+/* An image manifest proper: its config is an image config (OCI or Docker).
+ * Anything else (an empty config, a Helm chart's, an artifactType over
+ * the empty descriptor) is an OCI 1.1 artifact: no platform, no diff_ids. */
+bool oci_manifest_is_image(const struct oci_manifest *m);
+/* What an artifact is: its artifactType, else its config's media type. */
+const char *oci_manifest_artifact_type(const struct oci_manifest *m);
 
 /* Docker buildx attestation manifests: annotation
  * "vnd.docker.reference.type" = "attestation-manifest"; returns the digest it

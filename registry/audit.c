@@ -91,6 +91,26 @@ static int take_image(struct reg_audit_platform *p, struct reg_walk_node *n,
 	return 0;
 }
 
+/* An index entry that is no image: an artifact, or an image config for
+ * unknown/unknown (buildx attestations, regclient's builder references).
+ * Noted in t->skipped. */
+static bool skip_entry(struct reg_audit_target *t, const struct reg_walk_node *n)
+{
+	const char *why = NULL;
+	const struct oci_platform *p = n->desc.platform ? n->desc.platform : &n->cfg.platform;
+	_cleanup_free_ char *ps = NULL;
+	if (!oci_manifest_is_image(&n->m))
+		why = oci_manifest_artifact_type(&n->m);
+	else if (p->os && strcmp(p->os, "unknown") == 0)
+		why = ps = oci_platform_string(p);
+	if (!why)
+		return false;
+	t->skipped = oci_xrealloc(t->skipped, (t->n_skipped + 2) * sizeof *t->skipped);
+	t->skipped[t->n_skipped++] = oci_xasprintf("%s: not an image (%s)", n->raw.digest, why);
+	t->skipped[t->n_skipped] = NULL;
+	return true;
+}
+
 static bool wanted(const struct run *r, const struct oci_platform *have)
 {
 	return !r->o->only || oci_platform_match(r->o->only, have);
@@ -109,7 +129,8 @@ static int resolve_target(const struct run *r, struct reg_audit_target *t, oci_e
 {
 	_cleanup_free_ struct oci_platform *each = oci_xcalloc(t->n_want + 1, sizeof *each);
 	struct reg_walk_opts wo = {
-		.pick = REG_PICK_PLATFORMS,
+		/* every image entry, those without a platform too; `only` by platform */
+		.pick = r->o->only ? REG_PICK_PLATFORMS : REG_PICK_IMAGES,
 		.plats = r->o->only,
 		.n_plats = r->o->only ? 1 : 0,
 		.configs = true,
@@ -137,6 +158,11 @@ static int resolve_target(const struct run *r, struct reg_audit_target *t, oci_e
 	t->plats = oci_xcalloc(n + 1, sizeof *t->plats);
 	if (w.top.kind == OCI_DOC_MANIFEST) {
 		struct reg_audit_platform *p = &t->plats[0];
+		if (!oci_manifest_is_image(&w.top.m)) {
+			oci_err(err, OCI_E_REGISTRY, "is an OCI artifact (%s), not an image: nothing to audit",
+			        oci_manifest_artifact_type(&w.top.m));
+			goto out;
+		}
 		t->n_plats = 1;
 		if (take_image(p, &w.top, NULL, err) < 0)
 			goto out;
@@ -154,9 +180,15 @@ static int resolve_target(const struct run *r, struct reg_audit_target *t, oci_e
 		}
 	} else {
 		for (size_t j = 0; j < n; j++) {
-			t->n_plats++;
-			if (take_image(&t->plats[j], &imgs[j], imgs[j].desc.platform, err) < 0)
+			if (skip_entry(t, &imgs[j]))
+				continue;
+			if (take_image(&t->plats[t->n_plats++], &imgs[j], imgs[j].desc.platform, err) < 0)
 				goto out;
+		}
+		if (t->n_plats == 0 && !t->n_want && !r->o->only) {
+			oci_err(err, OCI_E_REGISTRY, "no image to audit among the index's %zu entries "
+			        "(artifacts, attestations or nested indexes)", w.top.index.n_manifests);
+			goto out;
 		}
 	}
 	rc = 0;
@@ -390,6 +422,9 @@ void reg_audit_target_release(struct reg_audit_target *t)
 	t->n_plats = 0;
 	free(t->reason);
 	t->reason = NULL;
+	oci_strvfreep(&t->skipped);
+	t->skipped = NULL;
+	t->n_skipped = 0;
 }
 
 void reg_audit_release(struct reg_audit *a)

@@ -12,8 +12,11 @@
  *
  * A target is a reference in its repository.  With `want` (a catalog
  * image's platforms) it must hold each of them and only those are read;
- * without, every image platform of an index (attestations skipped), or the
- * one image.  `only` narrows both.
+ * without, every image of an index (attestations skipped; an entry without
+ * a platform takes its config's), or the one image.  `only` narrows both.
+ * Entries that are no image (OCI artifacts, unknown/unknown platforms such
+ * as buildx's and regclient's) are skipped and listed in `skipped`; an index
+ * left with no image at all is an error.
  *
  * A run keeps going past a target it cannot audit: each target ends with a
  * status, OK, MISSING (its tag or digest is not in the repository: a
@@ -85,6 +88,9 @@ struct reg_audit_target {
 	char *reason; /* NULL when OK */
 	struct reg_audit_platform *plats;
 	size_t n_plats;
+	char **skipped; /* index entries that are no image to audit (artifacts,
+	                 * unknown/unknown), one "digest: why" each; NULL-terminated */
+	size_t n_skipped;
 };
 
 enum reg_audit_event {

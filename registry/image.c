@@ -246,7 +246,8 @@ static int config_job(size_t i, void *ud, oci_error *err)
 
 static void collect_images(struct walker *W, struct reg_walk_node *n)
 {
-	if (n->kind == OCI_DOC_MANIFEST && !n->attests) {
+	/* an artifact's config is no image config: nothing to parse */
+	if (n->kind == OCI_DOC_MANIFEST && !n->attests && oci_manifest_is_image(&n->m)) {
 		W->images = oci_xrealloc(W->images, (W->n_images + 1) * sizeof *W->images);
 		W->images[W->n_images++] = n;
 	}

@@ -4,7 +4,8 @@
  * points to (from a registry, or an OCI layout's index.json entry), and when
  * that is an index, the children picked from it (enum reg_walk_pick), the
  * attestation manifests that point at them (on request), indexes nested in
- * it (on request) and every image's config (on request).  Each level is
+ * it (on request) and every image's config (on request; an artifact's
+ * config is not an image config and is not fetched).  Each level is
  * fetched concurrently over the shared parallel runner, each digest once.
  * Every manifest keeps its exact bytes.  A hostile tree is bounded: indexes
  * nest at most 8 deep, a walk holds at most 10,000 manifests (counted before

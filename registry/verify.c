@@ -7,6 +7,7 @@
 
 #include "oci/cleanup.h"
 #include "oci/manifest.h"
+#include "oci/mediatype.h"
 #include "oci/util.h"
 #include "registry/image.h"
 #include "registry/parallel.h"
@@ -154,6 +155,64 @@ static char *plat_str(const struct oci_descriptor *d)
 	return d->platform ? oci_platform_string(d->platform) : oci_xstrdup("no platform");
 }
 
+#define NEST_MAX 8         /* index levels followed, as the image walker */
+#define NEST_ENTRIES 10000 /* entries of one flattened tree */
+
+/* Replace each nested index among st->ix's entries by its own entries (its
+ * platforms are the tag's), NEST_MAX levels deep, level by level: every
+ * later round then checks them as children of the top.  0, with the task's
+ * problem set when a nested index is missing or wrong. */
+static int flatten(struct reg_verify_target *t, struct state *st, struct task *tk)
+{
+	struct oci_index *ix = &st->ix;
+	for (int level = 0;; level++) {
+		bool nested = false;
+		for (size_t i = 0; i < ix->n_manifests && !nested; i++)
+			nested = oci_mt_is_index(ix->manifests[i].media_type);
+		if (!nested)
+			return 0;
+		if (level == NEST_MAX)
+			return problem(tk, "indexes nested more than %d deep", NEST_MAX);
+		struct oci_index flat = { 0 };
+		for (size_t i = 0; i < ix->n_manifests && !tk->code; i++) {
+			const struct oci_descriptor *d = &ix->manifests[i];
+			if (!oci_mt_is_index(d->media_type)) {
+				oci_index_add(&flat, d);
+				continue;
+			}
+			struct reg_manifest raw = { 0 };
+			struct oci_index in = { 0 };
+			_cleanup_free_ char *mt = NULL;
+			_cleanup_free_ char *missing = oci_xasprintf("nested index %s not found", d->digest);
+			oci_error e = { 0 };
+			if (reg_manifest_get(t->repo, d->digest, &raw, &e) < 0) {
+				request_failed(tk, &e, missing);
+				break;
+			}
+			if (oci_doc_kind(raw.data, raw.len, raw.media_type, &mt, &e) != OCI_DOC_INDEX ||
+			    oci_index_parse(&in, raw.data, raw.len, mt, &e) < 0)
+				problem(tk, "nested index %s: %s", d->digest,
+				        e.msg[0] ? e.msg : "not an index");
+			for (size_t k = 0; k < in.n_manifests && flat.n_manifests < NEST_ENTRIES; k++)
+				oci_index_add(&flat, &in.manifests[k]);
+			oci_index_release(&in);
+			reg_manifest_release(&raw);
+		}
+		if (!tk->code && flat.n_manifests >= NEST_ENTRIES)
+			problem(tk, "more than %d entries in nested indexes", NEST_ENTRIES);
+		/* the flat entries (copies) take the place of the index's */
+		for (size_t i = 0; i < ix->n_manifests; i++)
+			oci_descriptor_release(&ix->manifests[i]);
+		free(ix->manifests);
+		ix->manifests = TAKE_PTR(flat.manifests);
+		ix->n_manifests = flat.n_manifests;
+		flat.n_manifests = 0;
+		oci_index_release(&flat);
+		if (tk->code)
+			return 0;
+	}
+}
+
 static int do_top(struct run *r, struct task *tk)
 {
 	struct reg_verify_target *t = &r->t[tk->t];
@@ -165,10 +224,10 @@ static int do_top(struct run *r, struct task *tk)
 		return request_failed(tk, &e, "tag not found");
 	st->kind = oci_doc_kind(st->top.data, st->top.len, st->top.media_type, &mt, &e);
 	if (st->kind == OCI_DOC_INDEX &&
-	    oci_index_parse(&st->ix, st->top.data, st->top.len, st->top.media_type, &e) == 0)
-		return 0;
+	    oci_index_parse(&st->ix, st->top.data, st->top.len, mt, &e) == 0)
+		return flatten(t, st, tk);
 	if (st->kind == OCI_DOC_MANIFEST &&
-	    oci_manifest_parse(&st->m, st->top.data, st->top.len, st->top.media_type, &e) == 0)
+	    oci_manifest_parse(&st->m, st->top.data, st->top.len, mt, &e) == 0)
 		return 0;
 	st->kind = OCI_DOC_UNKNOWN;
 	return problem(tk, "not an image manifest or index: %s", e.msg);
@@ -195,12 +254,14 @@ static int do_child(struct run *r, struct task *tk)
 	struct child *ch = &st->children[tk->c];
 	if (reg_manifest_get(t->repo, d->digest, &raw, &e) < 0)
 		return request_failed(tk, &e, missing);
-	/* A nested index resolves; its own children are not ours to judge. */
-	if (oci_doc_kind(raw.data, raw.len, raw.media_type, NULL, &e) == OCI_DOC_INDEX) {
+	/* An index whose entry type said manifest: it resolves; flatten() followed
+	 * the entries that say index. */
+	_cleanup_free_ char *mt = NULL;
+	if (oci_doc_kind(raw.data, raw.len, raw.media_type, &mt, &e) == OCI_DOC_INDEX) {
 		reg_manifest_release(&raw);
 		return 0;
 	}
-	if (oci_manifest_parse(&ch->m, raw.data, raw.len, raw.media_type, &e) < 0)
+	if (oci_manifest_parse(&ch->m, raw.data, raw.len, mt, &e) < 0)
 		problem(tk, "child manifest %s (%s): %s", d->digest, what, e.msg);
 	else
 		ch->have_m = true, ch->mp = &ch->m;
@@ -227,8 +288,9 @@ static int do_config(struct run *r, struct task *tk)
 			return request_failed(tk, &e, missing);
 		if (!rc)
 			return problem(tk, "%s", missing);
-		if (!d->platform || oci_descriptor_attests(d))
-			return 0; /* nothing to compare with */
+		if (!d->platform || oci_descriptor_attests(d) ||
+		    !oci_manifest_is_image(st->children[tk->c].mp))
+			return 0; /* nothing to compare with (an artifact has no platform config) */
 	}
 	if (reg_config_get(t->repo, cfgd, &cfg, NULL, &e) < 0)
 		return request_failed(tk, &e, missing);

@@ -16,7 +16,8 @@
  * A question several targets share (the same child, config or layer in the
  * same repository, as when many tags point to a few indexes) is asked once.
  * An index must hold every wanted platform; extra platforms and attestation
- * entries are fine.  A plain manifest is enough only for single_arch, and
+ * entries are fine.  A nested index is followed (8 levels at most): its
+ * entries count as the tag's own, and `index` holds them in its place.  A plain manifest is enough only for single_arch, and
  * its config must then be the one wanted platform.
  *
  * Per target: status OK, FAILED (the registry answered and something is

@@ -290,13 +290,35 @@ static void test_doc_kind(void)
 	oci_error err = { 0 };
 	char *mt = NULL;
 
-	is_int(oci_doc_kind(man, mlen, OCI_MT_OCI_INDEX, &mt, &err), OCI_DOC_INDEX,
-	       "Content-Type decides first");
-	is_str(mt, OCI_MT_OCI_INDEX, "media type from Content-Type");
+	/* issue 16: the body's mediaType decides, a contradicting type is wrong */
+	is_int(oci_doc_kind(man, mlen, OCI_MT_OCI_INDEX, &mt, &err), OCI_DOC_MANIFEST,
+	       "the body's mediaType decides over the Content-Type");
+	is_str(mt, OCI_MT_DOCKER_MANIFEST, "media type from the body");
+	ok(oci_doc_type_contradicts(OCI_MT_OCI_INDEX, mt), "OCI index vs Docker body contradicts");
+	free(mt);
+	is_int(oci_doc_kind(man, mlen, OCI_MT_OCI_MANIFEST, &mt, &err), OCI_DOC_MANIFEST,
+	       "a descriptor saying OCI over a Docker body");
+	is_str(mt, OCI_MT_DOCKER_MANIFEST, "Docker, as the body says");
+	ok(oci_doc_type_contradicts(OCI_MT_OCI_MANIFEST, mt), "OCI vs Docker contradicts");
+	ok(!oci_doc_type_contradicts(OCI_MT_DOCKER_MANIFEST "; charset=utf-8", mt),
+	   "the same type with parameters does not");
+	ok(!oci_doc_type_contradicts("application/octet-stream", mt), "a generic type does not");
+	ok(!oci_doc_type_contradicts(NULL, mt), "no declared type does not");
 	free(mt);
 	is_int(oci_doc_kind(list, llen, OCI_MT_DOCKER_MANIFEST "; charset=utf-8", &mt, &err),
-	       OCI_DOC_MANIFEST, "Content-Type with parameters");
-	is_str(mt, OCI_MT_DOCKER_MANIFEST, "parameters stripped");
+	       OCI_DOC_INDEX, "Content-Type with parameters, overruled by the body");
+	is_str(mt, OCI_MT_DOCKER_LIST, "the list's own type");
+	free(mt);
+	is_int(oci_doc_kind(nomt_i, nilen, OCI_MT_DOCKER_LIST, &mt, &err), OCI_DOC_INDEX,
+	       "no mediaType, Docker list Content-Type: an index");
+	is_str(mt, OCI_MT_OCI_INDEX, "OCI (a Docker list always says mediaType)");
+	free(mt);
+	is_int(oci_doc_kind(nomt_m, nmlen, OCI_MT_DOCKER_MANIFEST, &mt, &err), OCI_DOC_MANIFEST,
+	       "no mediaType, Docker manifest Content-Type: a manifest");
+	is_str(mt, OCI_MT_OCI_MANIFEST, "OCI (Docker schema2 always says mediaType)");
+	free(mt);
+	is_int(oci_doc_kind(nomt_m, nmlen, OCI_MT_OCI_INDEX, &mt, &err), OCI_DOC_MANIFEST,
+	       "no mediaType, an index Content-Type over a manifest's shape: the shape");
 	free(mt);
 	is_int(oci_doc_kind(man, mlen, "application/json", &mt, &err), OCI_DOC_MANIFEST,
 	       "generic Content-Type: mediaType field");

@@ -117,6 +117,15 @@ int main(void)
 	is_int(cat_sizing_status(&s, -1, 3), CAT_UNDER, "absent minDiskSizeGb: under-provisioned");
 	is_str(cat_provision_name(CAT_OVER), "over-provisioned", "status names");
 
+	/* GNU sparse entries: the files' realized sizes beat the tar stream */
+	struct oci_layer_stats st = { .tar_bytes = 390000000, .file_bytes = 920000000 };
+	is_int(cat_unpacked_bytes(&st), 920000000, "sparse layer: the realized file sizes");
+	st.file_bytes = 100;
+	is_int(cat_unpacked_bytes(&st), 390000000, "a plain layer: the tar stream");
+	cat_sizing_compute(&o, false, 1 * GB, 1 * GB, cat_unpacked_bytes(&(struct oci_layer_stats){
+		.tar_bytes = 390000000, .file_bytes = 920000000 }), &s);
+	is_int(s.docker_size_gb, 1, "0.92 GB of file data: dockerSizeGb 1");
+
 	test_writeback();
 	return tap_done();
 }

@@ -364,8 +364,9 @@ scenario "badchild: copy" 15 3 "$CCREG" -q copy "$H/badchild/img:1" "$D/badchild
 like "$ERR" "badchild/img" "badchild: copy names the reference"
 scenario "badchild: inspect" 15 3 "$CCREG" inspect "$H/badchild/img:1"
 like "$ERR" "badchild/img" "badchild: inspect names the reference"
-scenario "nestchild: inspect of an index in an index" 15 3 "$CCREG" inspect "$H/nestchild/img:1"
-like "$ERR" "nestchild/img" "nestchild: inspect names the reference"
+# an index in an index is a tree inspect shows (issue 16), not an error
+scenario "nestchild: inspect of an index in an index" 15 0 "$CCREG" inspect "$H/nestchild/img:1"
+like "$OUT" "\(index, 1 entries\)" "nestchild: inspect shows the inner index and its entry"
 scenario "realmscheme: realm file:///etc/passwd" 15 4 "$CCREG" manifest "$H/realmscheme/img:1"
 like "$ERR" '"file:///etc/passwd"' "realmscheme: the realm is shown as sent"
 ok "$(! grep -q '[0-9]file:' "$ERRF"; echo $?)" "realmscheme: not glued to the registry's URL"
