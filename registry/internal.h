@@ -6,6 +6,8 @@
  *
  *   transport.c  HTTP exchanges: pooled curl handles, the per-host scheme
  *                probe, retries, -v logging                  (transport.h)
+ *   mux.c        transport's thread for small requests: one curl multi,
+ *                shared connections, HTTP/2 streams          (mux.h)
  *   creds.c      credentials: auth file lookup, credential helpers, and
  *                login/logout storage                        (creds.h)
  *   auth.c       challenges, tokens, scope sets; plugs into transport
@@ -66,7 +68,8 @@ struct reg_client {
 	/* transport.c (reg_transport_init / reg_transport_release) */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	CURL **idle; /* pooled easy handles */
+	CURL **idle; /* pooled easy handles (blob bodies) */
+	struct reg_mux *mux; /* small requests (mux.h); started on first use, under lock */
 	size_t n_idle, cap_idle;
 	struct reg_host **hosts;
 	size_t n_hosts;

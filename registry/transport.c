@@ -1,6 +1,8 @@
 /* registry/transport.c: HTTP exchanges on pooled curl handles, with the
  * scheme rule, retries and -v logging; authentication through the hook
- * the floor above installs. */
+ * the floor above installs.  Small requests run on the mux thread (mux.h),
+ * which shares connections between threads and multiplexes HTTP/2; blob
+ * bodies run on easy handles of their own. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include "oci/ref.h"
 #include "registry/internal.h"
 #include "oci/util.h"
+#include "registry/mux.h"
 #include "registry/transport.h"
 
 #define REG_USER_AGENT "ccreg/0.1"
@@ -75,6 +78,17 @@ static void pool_put(struct reg_client *c, CURL *h)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* The client's mux, started on first use. */
+static struct reg_mux *mux_get(struct reg_client *c)
+{
+	pthread_mutex_lock(&c->lock);
+	if (!c->mux)
+		c->mux = reg_mux_new(c->o.jobs > 0 ? c->o.jobs : 4);
+	struct reg_mux *m = c->mux;
+	pthread_mutex_unlock(&c->lock);
+	return m;
+}
+
 static void pool_free(struct reg_client *c)
 {
 	for (size_t i = 0; i < c->n_idle; i++)
@@ -120,6 +134,8 @@ void reg_transport_init(struct reg_client *c)
 
 void reg_transport_release(struct reg_client *c)
 {
+	reg_mux_free(c->mux); /* before the share its handles use */
+	c->mux = NULL;
 	pool_free(c);
 	if (c->share)
 		curl_share_cleanup(c->share);
@@ -463,7 +479,12 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
                    oci_error *err)
 {
 	struct reg_client *c = repo->c;
-	CURL *h = pool_get(c);
+	/* Bodies streamed from or to the caller (blobs) keep a handle and
+	 * connection of their own; everything else is small and goes through
+	 * the mux, whose callbacks (on_header, on_body into resp->body,
+	 * on_read from a buffer) are cheap enough to run on its thread. */
+	struct reg_mux *mux = req->sink || req->src ? NULL : mux_get(c);
+	CURL *h = mux ? reg_mux_handle(mux) : pool_get(c);
 	struct curl_slist *hdrs = NULL;
 	struct xfer x = { .resp = resp, .req = req, .err = err };
 	_cleanup_free_ char *authline = NULL, *ctype = NULL, *acc = NULL;
@@ -549,7 +570,7 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
 	int64_t t0 = oci_now_ms();
-	CURLcode rc = curl_easy_perform(h);
+	CURLcode rc = mux ? reg_mux_perform(mux, h) : curl_easy_perform(h);
 	long ms = (long)(oci_now_ms() - t0);
 	resp->curl_code = rc;
 	if (rc == CURLE_OK)
@@ -579,7 +600,10 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
-	pool_put(c, h);
+	if (mux)
+		reg_mux_put(mux, h);
+	else
+		pool_put(c, h);
 	if (rc == CURLE_OK && url_on_registry(repo, url))
 		note_ratelimit(repo, resp);
 
