@@ -128,8 +128,9 @@ void reg_transport_init(struct reg_client *c)
 	 * cache shared by concurrent threads (CURLSHOPT_SHARE(3); curl
 	 * KNOWN_BUGS "A shared connection cache is not thread-safe"), and
 	 * valgrind caught one thread writing into a connection another had
-	 * freed during parallel copies.  Pooled handles keep their own
-	 * connections, so reuse continues per handle. */
+	 * freed during parallel copies.  Small requests share connections
+	 * through the mux's multi handle instead (one thread owns its cache);
+	 * pooled blob handles keep their own connections. */
 }
 
 void reg_transport_release(struct reg_client *c)
