@@ -20,14 +20,12 @@ struct job {
 struct reg_mux {
 	CURLM *multi; /* touched by the thread only (but for curl_multi_wakeup) */
 	pthread_t thread;
-	/* under lock: the queue of jobs not yet handed to the multi, the
-	 * stop request, the pool; done is signalled when a job completes */
+	/* under lock: the queue of jobs not yet handed to the multi and the
+	 * stop request; done is signalled when a job completes */
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 	struct job *head, *tail;
 	bool stop;
-	CURL **idle;
-	size_t n_idle, cap_idle;
 };
 
 static void finish(struct reg_mux *m, struct job *j, CURLcode rc)
@@ -112,40 +110,9 @@ void reg_mux_free(struct reg_mux *m)
 	curl_multi_wakeup(m->multi);
 	pthread_join(m->thread, NULL);
 	curl_multi_cleanup(m->multi);
-	for (size_t i = 0; i < m->n_idle; i++)
-		curl_easy_cleanup(m->idle[i]);
-	free(m->idle);
 	pthread_cond_destroy(&m->done);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
-}
-
-CURL *reg_mux_handle(struct reg_mux *m)
-{
-	CURL *h = NULL;
-	pthread_mutex_lock(&m->lock);
-	if (m->n_idle)
-		h = m->idle[--m->n_idle];
-	pthread_mutex_unlock(&m->lock);
-	if (!h && !(h = curl_easy_init()))
-		abort();
-	curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-	/* wait for a connection being set up to say whether it multiplexes,
-	 * rather than opening another */
-	curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
-	return h;
-}
-
-void reg_mux_put(struct reg_mux *m, CURL *h)
-{
-	curl_easy_reset(h);
-	pthread_mutex_lock(&m->lock);
-	if (m->n_idle == m->cap_idle) {
-		m->cap_idle = m->cap_idle ? m->cap_idle * 2 : 8;
-		m->idle = oci_xrealloc(m->idle, m->cap_idle * sizeof *m->idle);
-	}
-	m->idle[m->n_idle++] = h;
-	pthread_mutex_unlock(&m->lock);
 }
 
 CURLcode reg_mux_perform(struct reg_mux *m, CURL *h)

@@ -9,16 +9,15 @@
  * every worker, and over TLS with HTTP/2 the small requests of all workers
  * share one connection as streams.
  *
- * A worker takes a handle from the mux's pool (reg_mux_handle), configures
- * it as for curl_easy_perform, hands it over with reg_mux_perform (which
- * blocks until the transfer is over: its callbacks run on the mux thread
- * meanwhile, so they must be cheap), reads its results, and gives it back
- * (reg_mux_put).  Blob bodies do not come here (big bodies, heavy sinks,
- * and separate connections to beat per-connection caps): transport keeps
- * them on easy handles of their own.
+ * A worker configures an easy handle as for curl_easy_perform and hands it
+ * over with reg_mux_perform, which blocks until the transfer is over (its
+ * callbacks run on the mux thread meanwhile, so they must be cheap); the
+ * handle is the worker's again afterwards.  Blob bodies do not come here
+ * (big bodies, heavy sinks, and separate connections to beat
+ * per-connection caps): transport keeps them on easy handles of their own.
  *
  * reg_mux_new starts the thread; reg_mux_free stops and joins it (no
- * transfer may be in flight) and frees the multi and the pooled handles.
+ * transfer may be in flight) and frees the multi with its connections.
  * The curl share the handles use must outlive the mux.
  */
 #ifndef CCREG_REGISTRY_MUX_H
@@ -31,11 +30,6 @@ struct reg_mux;
 /* max_host_conns: connections to one host at most (the client's jobs). */
 struct reg_mux *reg_mux_new(long max_host_conns);
 void reg_mux_free(struct reg_mux *m);
-
-/* A pooled easy handle set for multiplexing (reset, then HTTP/2 over TLS
- * and PIPEWAIT); return it with reg_mux_put. */
-CURL *reg_mux_handle(struct reg_mux *m);
-void reg_mux_put(struct reg_mux *m, CURL *h);
 
 /* Run h's transfer on the mux thread and wait for it: what
  * curl_easy_perform would have returned. */

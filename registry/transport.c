@@ -49,14 +49,17 @@ void reg_response_release(struct reg_response *r)
 	memset(r, 0, sizeof *r);
 }
 
-/* --- curl handle pool ------------------------------------------------------ */
+/* --- curl handle pools ----------------------------------------------------- */
 
-static CURL *pool_get(struct reg_client *c)
+/* Two pools of the same kind: blob handles (curl_easy_perform) and mux
+ * handles.  They never mix: curl_easy_perform gives a handle a private
+ * connection cache, which adding it to the mux's multi would throw away. */
+static CURL *pool_get(struct reg_client *c, struct reg_pool *p)
 {
 	CURL *h = NULL;
 	pthread_mutex_lock(&c->lock);
-	if (c->n_idle)
-		h = c->idle[--c->n_idle];
+	if (p->n)
+		h = p->idle[--p->n];
 	pthread_mutex_unlock(&c->lock);
 	if (!h) {
 		h = curl_easy_init();
@@ -66,15 +69,15 @@ static CURL *pool_get(struct reg_client *c)
 	return h;
 }
 
-static void pool_put(struct reg_client *c, CURL *h)
+static void pool_put(struct reg_client *c, struct reg_pool *p, CURL *h)
 {
 	curl_easy_reset(h);
 	pthread_mutex_lock(&c->lock);
-	if (c->n_idle == c->cap_idle) {
-		c->cap_idle = c->cap_idle ? c->cap_idle * 2 : 8;
-		c->idle = oci_xrealloc(c->idle, c->cap_idle * sizeof *c->idle);
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 8;
+		p->idle = oci_xrealloc(p->idle, p->cap * sizeof *p->idle);
 	}
-	c->idle[c->n_idle++] = h;
+	p->idle[p->n++] = h;
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -89,13 +92,12 @@ static struct reg_mux *mux_get(struct reg_client *c)
 	return m;
 }
 
-static void pool_free(struct reg_client *c)
+static void pool_free(struct reg_pool *p)
 {
-	for (size_t i = 0; i < c->n_idle; i++)
-		curl_easy_cleanup(c->idle[i]);
-	free(c->idle);
-	c->idle = NULL;
-	c->n_idle = c->cap_idle = 0;
+	for (size_t i = 0; i < p->n; i++)
+		curl_easy_cleanup(p->idle[i]);
+	free(p->idle);
+	memset(p, 0, sizeof *p);
 }
 
 /* --- the client's transport state ------------------------------------------ */
@@ -137,7 +139,8 @@ void reg_transport_release(struct reg_client *c)
 {
 	reg_mux_free(c->mux); /* before the share its handles use */
 	c->mux = NULL;
-	pool_free(c);
+	pool_free(&c->mux_pool);
+	pool_free(&c->pool);
 	if (c->share)
 		curl_share_cleanup(c->share);
 	c->share = NULL;
@@ -485,7 +488,7 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	 * the mux, whose callbacks (on_header, on_body into resp->body,
 	 * on_read from a buffer) are cheap enough to run on its thread. */
 	struct reg_mux *mux = req->sink || req->src ? NULL : mux_get(c);
-	CURL *h = mux ? reg_mux_handle(mux) : pool_get(c);
+	CURL *h = pool_get(c, mux ? &c->mux_pool : &c->pool);
 	struct curl_slist *hdrs = NULL;
 	struct xfer x = { .resp = resp, .req = req, .err = err };
 	_cleanup_free_ char *authline = NULL, *ctype = NULL, *acc = NULL;
@@ -530,6 +533,12 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	if (req->src)
 		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, REG_BLOB_BUFFER);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
+	if (mux) {
+		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+		/* wait for a connection being set up to say whether it
+		 * multiplexes, rather than opening another */
+		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+	}
 
 	const char *m = req->method;
 	if (strcmp(m, "HEAD") == 0) {
@@ -601,10 +610,7 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
-	if (mux)
-		reg_mux_put(mux, h);
-	else
-		pool_put(c, h);
+	pool_put(c, mux ? &c->mux_pool : &c->pool, h);
 	if (rc == CURLE_OK && url_on_registry(repo, url))
 		note_ratelimit(repo, resp);
 
