@@ -9,35 +9,11 @@
 . "$SRCDIR/tests/authlib.sh"
 
 JOBS=4
-REPOS=3
-PER=50 # tags per repository: REPOS x PER = 150
+REPOS=3 # 150 tags: one 2-platform index under 50 tags in each repository
 
-# Seed: one 2-platform index under PER tags in each of REPOS repositories.
 start_registry plain
-seed julia-x86_64 "$plain_ADDR/src/julia-x86_64:1" v2s2 || bail_out "seed failed"
-seed julia-arm64 "$plain_ADDR/src/julia-arm64:1" v2s2 || bail_out "seed failed"
 cat=$TEST_TMP/images.json
-{
-	echo "{"
-	for ((i = 1; i <= REPOS; i++)); do
-		also=()
-		for ((t = 2; t <= PER; t++)); do
-			also+=(--also-tag "t$t")
-		done
-		"$CCREG" -q assemble --to "$plain_ADDR/many/img$i:t1" "${also[@]}" \
-			"$plain_ADDR/src/julia-x86_64:1" "$plain_ADDR/src/julia-arm64:1" >/dev/null ||
-			bail_out "assemble many/img$i failed"
-		[ "$i" -gt 1 ] && echo ","
-		printf '  "img%d": { "package": "many/img%d", "versions": [' "$i" "$i"
-		for ((t = 1; t <= PER; t++)); do
-			[ "$t" -gt 1 ] && printf ','
-			printf '\n    { "tag": "t%d", "tested": true }' "$t"
-		done
-		printf '\n  ] }'
-	done
-	echo
-	echo "}"
-} >"$cat"
+verify_catalog "$plain_ADDR" 150 "$REPOS" "$cat" || bail_out "cannot make the catalog"
 is "$(jq '[.[].versions[] | select(.tested)] | length' "$cat")" 150 "the catalog has 150 tested tags"
 
 # start_counter NAME TARGET: tests/conncount.py in front of TARGET; sets
@@ -70,7 +46,7 @@ ok "$((conns > 0 && conns <= JOBS + 2 ? 0 : 1))" "at most jobs + 2 connections (
 _log_sync "$plain_LOG"
 is "$(pings "$plain_LOG")" 1 "GET /v2/ asked once in the run"
 is "$(grep -c 'does not speak TLS' <<<"$ERR")" 1 "the scheme probe ran once"
-is "$(count_requests "$plain_LOG" 'HEAD' '/v2/many/img[0-9]+/manifests/t[0-9]+')" 150 \
+is "$(count_requests "$plain_LOG" 'HEAD' '/v2/bench/img[0-9]+/manifests/t[0-9]+')" 150 \
 	"one HEAD per tested tag"
 
 # The same with --jobs 1: one connection for the registry (and the probe).

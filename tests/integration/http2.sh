@@ -9,65 +9,15 @@
 TAGS=60
 
 start_registry reg
-seed julia-x86_64 "$reg_ADDR/src/julia-x86_64:1" || bail_out "seed failed"
-seed julia-arm64 "$reg_ADDR/src/julia-arm64:1" || bail_out "seed failed"
-also=()
-for ((t = 2; t <= TAGS; t++)); do
-	also+=(--also-tag "t$t")
-done
-"$CCREG" -q assemble --to "$reg_ADDR/many/img:t1" "${also[@]}" \
-	"$reg_ADDR/src/julia-x86_64:1" "$reg_ADDR/src/julia-arm64:1" >/dev/null ||
-	bail_out "assemble failed"
 cat=$TEST_TMP/images.json
-{
-	printf '{ "img": { "package": "many/img", "versions": ['
-	for ((t = 1; t <= TAGS; t++)); do
-		[ "$t" -gt 1 ] && printf ','
-		printf '\n  { "tag": "t%d", "tested": true }' "$t"
-	done
-	printf '\n] } }\n'
-} >"$cat"
+verify_catalog "$reg_ADDR" "$TAGS" 1 "$cat" || bail_out "cannot make the catalog"
+seed julia-x86_64 "$reg_ADDR/pull/julia-x86_64:1" || bail_out "seed failed"
 
 make_test_ca "$TEST_TMP/ca" || bail_out "openssl failed"
 N=$TEST_TMP/nginx
 mkdir -p "$N"
 PORT=$(free_port)
-# nginx 1.25.1 and later spell it `http2 on;`; older ones take `listen … http2`
-listen="listen 127.0.0.1:$PORT ssl http2;"
-h2on=""
-if nginx -V 2>&1 | grep -qE 'nginx/(1\.(2[5-9]|[3-9][0-9])|[2-9])\.'; then
-	listen="listen 127.0.0.1:$PORT ssl;"
-	h2on="http2 on;"
-fi
-cat >"$N/nginx.conf" <<EOF
-pid $N/nginx.pid;
-error_log $N/error.log;
-events { worker_connections 64; }
-http {
-	log_format conns '\$connection \$server_protocol "\$request" \$status "\$http_user_agent"';
-	access_log $N/access.log conns;
-	client_body_temp_path $N/body;
-	proxy_temp_path $N/proxy;
-	fastcgi_temp_path $N/fastcgi;
-	uwsgi_temp_path $N/uwsgi;
-	scgi_temp_path $N/scgi;
-	client_max_body_size 0;
-	server {
-		$listen
-		$h2on
-		ssl_certificate $TEST_TMP/ca/server.pem;
-		ssl_certificate_key $TEST_TMP/ca/server.key;
-		location / {
-			proxy_pass http://$reg_ADDR;
-			proxy_set_header Host \$http_host;
-			proxy_set_header X-Forwarded-Proto https;
-			proxy_request_buffering off;
-			proxy_buffering off;
-			proxy_http_version 1.1;
-		}
-	}
-}
-EOF
+tls_proxy_conf "$N/nginx.conf" "$N" "$PORT" "$reg_ADDR" "$TEST_TMP/ca" h2
 start_nginx nginx "$N/nginx.conf"
 wait_http "https://127.0.0.1:$PORT/v2/" --cacert "$TEST_TMP/ca/ca.pem" ||
 	{ diag "$(cat "$N/error.log" "$TEST_TMP/nginx/stderr.log" 2>/dev/null)"; bail_out "nginx did not start"; }
@@ -94,7 +44,7 @@ ok "$((conns <= 2 ? 0 : 1))" "over at most 2 connections ($conns)" ||
 
 # Blobs over the same path: a pull is byte-exact.
 : >"$N/access.log"
-check "pull over HTTP/2" "${C[@]}" pull "$T/src/julia-x86_64:1" "oci:$TEST_TMP/out:v1"
+check "pull over HTTP/2" "${C[@]}" pull "$T/pull/julia-x86_64:1" "oci:$TEST_TMP/out:v1"
 is "$OUT" "$(counts julia-x86_64 .manifestDigest)" "the pulled digest is the fixture's"
 bad=0
 for f in "$FIXTURES"/julia-x86_64/blobs/sha256/*; do
@@ -104,8 +54,8 @@ is "$bad" 0 "every blob pulled is byte-exact"
 sleep 0.3
 is "$(ours | grep -vc ' HTTP/2.0 ')" 0 "the pull's requests were HTTP/2.0 too"
 
-check "copy over HTTP/2" "${C[@]}" copy "$T/many/img:t1" "$T/copied/img:1"
+check "copy over HTTP/2" "${C[@]}" copy "$T/bench/img1:t1" "$T/copied/img:1"
 check "the copy reads back" "${C[@]}" digest "$T/copied/img:1"
-is "$OUT" "$("${C[@]}" digest "$T/many/img:t1")" "the copy has the source's digest"
+is "$OUT" "$("${C[@]}" digest "$T/bench/img1:t1")" "the copy has the source's digest"
 
 done_testing
