@@ -2,10 +2,7 @@
 #
 #   gen_layer SEED MB OUT.tar        a deterministic, realistic layer tar (see below)
 #   oci_layout OUT TAG LAYER.tar...  an OCI layout of one image with these layers
-#   verify_catalog R TAGS REPOS FILE REPOS multi-arch indexes on registry R (from the
-#                                    julia fixtures), each under several tags, and the
-#                                    catalog FILE listing TAGS of those tags as tested;
-#                                    sets CATALOG_REFS (REPO:TAG of each, no registry)
+#   (verify_catalog, which makes a catalog of many tags, is in tests/lib.sh)
 #   median                           the median of the numbers on stdin, one a line
 
 # gen_layer SEED MB OUT.tar: a tar of about MB megabytes in files of
@@ -81,40 +78,6 @@ json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.
 	open(out + "/index.json", "w"))
 json.dump({"imageLayoutVersion": "1.0.0"}, open(out + "/oci-layout", "w"))
 EOF
-}
-
-verify_catalog()
-{
-	local R=$1 tags=$2 repos=$3 out=$4 per i t n=0 also line
-	per=$(((tags + repos - 1) / repos))
-	seed julia-x86_64 "$R/src/julia-x86_64:1" v2s2 || return 1
-	seed julia-arm64 "$R/src/julia-arm64:1" v2s2 || return 1
-	{
-		echo "{"
-		for ((i = 1; i <= repos && n < tags; i++)); do
-			also=()
-			for ((t = 2; t <= per; t++)); do
-				also+=(--also-tag "t$t")
-			done
-			"$CCREG" -q assemble --to "$R/bench/img$i:t1" "${also[@]}" \
-				"$R/src/julia-x86_64:1" "$R/src/julia-arm64:1" >/dev/null || return 1
-			[ "$i" -gt 1 ] && echo ","
-			printf '  "img%d": { "package": "bench/img%d", "versions": [' "$i" "$i"
-			for ((t = 1; t <= per && n < tags; t++, n++)); do
-				[ "$t" -gt 1 ] && printf ','
-				printf '\n    { "tag": "t%d", "tested": true }' "$t"
-			done
-			printf '\n  ] }'
-		done
-		echo
-		echo "}"
-	} >"$out" || return 1
-	CATALOG_REFS=()
-	while read -r line; do
-		CATALOG_REFS+=("$line")
-	done < <(jq -r 'to_entries[] | .value.package as $p | .value.versions[] | "\($p):\(.tag)"' "$out")
-	[ "${#CATALOG_REFS[@]}" -eq "$tags" ] ||
-		{ echo "verify_catalog: the catalog has ${#CATALOG_REFS[@]} tags, not $tags" >&2; return 1; }
 }
 
 median()

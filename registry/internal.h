@@ -6,6 +6,8 @@
  *
  *   transport.c  HTTP exchanges: pooled curl handles, the per-host scheme
  *                probe, retries, -v logging                  (transport.h)
+ *   mux.c        transport's thread for small requests: one curl multi,
+ *                shared connections, HTTP/2 streams          (mux.h)
  *   creds.c      credentials: auth file lookup, credential helpers, and
  *                login/logout storage                        (creds.h)
  *   auth.c       challenges, tokens, scope sets; plugs into transport
@@ -37,6 +39,12 @@ struct reg_host_auth;
 
 enum reg_scheme { REG_SCHEME_UNKNOWN, REG_SCHEME_HTTPS, REG_SCHEME_HTTP };
 
+/* Idle curl easy handles (transport.c). */
+struct reg_pool {
+	CURL **idle;
+	size_t n, cap;
+};
+
 /* Per-host state, created on first use (reg_host_get) and kept for the
  * client's life. */
 struct reg_host {
@@ -66,8 +74,9 @@ struct reg_client {
 	/* transport.c (reg_transport_init / reg_transport_release) */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
-	CURL **idle; /* pooled easy handles */
-	size_t n_idle, cap_idle;
+	struct reg_pool pool;     /* idle easy handles for blob bodies, under lock */
+	struct reg_pool mux_pool; /* idle easy handles for the mux, under lock */
+	struct reg_mux *mux;      /* small requests (mux.h); started on first use, under lock */
 	struct reg_host **hosts;
 	size_t n_hosts;
 	const struct reg_auth_hook *auth_hook; /* installed by reg_auth_init */

@@ -10,9 +10,9 @@
  * are not followed here: callers that accept them (blob GETs) follow
  * Location themselves, dropping Authorization for other hosts.
  *
- * Transport owns the client's curl share, its pool of easy handles and its
- * hosts (reg_transport_init / reg_transport_release); a reg_host lives as
- * long as the client.  A reg_response's fields belong to the caller until
+ * Transport owns the client's curl share, its pool of easy handles, its mux
+ * thread for small requests (mux.h) and its hosts (reg_transport_init /
+ * reg_transport_release); a reg_host lives as long as the client.  A reg_response's fields belong to the caller until
  * reg_response_release.  client.h is included for the stream callback types
  * and the options only.
  */

@@ -10,6 +10,12 @@
 #                                  NAME_SCOPES (request log)
 #   token_auth_yaml FILE REALM DIR ROOT
 #                                  registry config snippet: auth: token, storage ROOT
+#   tls_proxy_conf CONF DIR PORT UPSTREAM CA [h2]
+#                                  nginx config: TLS on 127.0.0.1:PORT with CA's
+#                                  server.{pem,key} (make_test_ca), proxying to
+#                                  UPSTREAM, DIR for its files, DIR/access.log lines
+#                                  '$connection $server_protocol "$request" $status
+#                                  "$http_user_agent"'; h2: also HTTP/2
 #   start_nginx NAME CONF          nginx (as we are) with CONF; logs in TEST_TMP/NAME
 #   secret_leaks FILE SECRET...    prints the secrets FILE contains
 
@@ -82,6 +88,49 @@ auth:
     service: ccreg-test
     issuer: ccreg-test-issuer
     rootcertbundle: $3/cert.pem
+EOF
+}
+
+tls_proxy_conf()
+{
+	local conf=$1 n=$2 port=$3 upstream=$4 ca=$5 h2=${6:-} listen h2on=""
+	listen="listen 127.0.0.1:$port ssl;"
+	if [ -n "$h2" ]; then
+		# nginx 1.25.1 and later spell it `http2 on;`, older ones `listen … http2`
+		if nginx -v 2>&1 | grep -qE 'nginx/(1\.(2[5-9]|[3-9][0-9])|[2-9])\.'; then
+			h2on="http2 on;"
+		else
+			listen="listen 127.0.0.1:$port ssl http2;"
+		fi
+	fi
+	cat >"$conf" <<EOF
+pid $n/nginx.pid;
+error_log $n/error.log;
+events { worker_connections 64; }
+http {
+	log_format conns '\$connection \$server_protocol "\$request" \$status "\$http_user_agent"';
+	access_log $n/access.log conns;
+	client_body_temp_path $n/body;
+	proxy_temp_path $n/proxy;
+	fastcgi_temp_path $n/fastcgi;
+	uwsgi_temp_path $n/uwsgi;
+	scgi_temp_path $n/scgi;
+	client_max_body_size 0;
+	server {
+		$listen
+		$h2on
+		ssl_certificate $ca/server.pem;
+		ssl_certificate_key $ca/server.key;
+		location / {
+			proxy_pass http://$upstream;
+			proxy_set_header Host \$http_host;
+			proxy_set_header X-Forwarded-Proto https;
+			proxy_request_buffering off;
+			proxy_buffering off;
+			proxy_http_version 1.1;
+		}
+	}
+}
 EOF
 }
 

@@ -15,6 +15,11 @@
 #            count_requests LOG METHOD PATH_RE [STATUS_RE]  requests in an access log (Python re, whole match)
 #            log_clear NAME           empty a registry's access log (start-up probes
 #                                     and seeding leave lines in it)
+#            verify_catalog R TAGS REPOS FILE  REPOS multi-arch indexes on registry R
+#                                     (julia fixtures, seeded as src/julia-*:1 v2s2), each
+#                                     under several tags (bench/imgN:tM), and the catalog
+#                                     FILE listing TAGS of those tags as tested; sets
+#                                     CATALOG_REFS (REPO:TAG of each, no registry)
 #            hub_start NAME UPSTREAM ARGS...  tests/hubproxy.py (Docker Hub's metering,
 #                                     429s and CDN) in front of UPSTREAM; sets NAME_HUB,
 #                                     NAME_CDN (addresses), NAME_HLOG (its JSON-lines log)
@@ -365,6 +370,40 @@ stop_registry()
 {
 	stop "$1"
 	rm -f "$TEST_TMP/$1.addr"
+}
+
+verify_catalog()
+{
+	local R=$1 tags=$2 repos=$3 out=$4 per i t n=0 also line
+	per=$(((tags + repos - 1) / repos))
+	seed julia-x86_64 "$R/src/julia-x86_64:1" v2s2 || return 1
+	seed julia-arm64 "$R/src/julia-arm64:1" v2s2 || return 1
+	{
+		echo "{"
+		for ((i = 1; i <= repos && n < tags; i++)); do
+			also=()
+			for ((t = 2; t <= per; t++)); do
+				also+=(--also-tag "t$t")
+			done
+			"$CCREG" -q assemble --to "$R/bench/img$i:t1" "${also[@]}" \
+				"$R/src/julia-x86_64:1" "$R/src/julia-arm64:1" >/dev/null || return 1
+			[ "$i" -gt 1 ] && echo ","
+			printf '  "img%d": { "package": "bench/img%d", "versions": [' "$i" "$i"
+			for ((t = 1; t <= per && n < tags; t++, n++)); do
+				[ "$t" -gt 1 ] && printf ','
+				printf '\n    { "tag": "t%d", "tested": true }' "$t"
+			done
+			printf '\n  ] }'
+		done
+		echo
+		echo "}"
+	} >"$out" || return 1
+	CATALOG_REFS=()
+	while read -r line; do
+		CATALOG_REFS+=("$line")
+	done < <(jq -r 'to_entries[] | .value.package as $p | .value.versions[] | "\($p):\(.tag)"' "$out")
+	[ "${#CATALOG_REFS[@]}" -eq "$tags" ] ||
+		{ echo "verify_catalog: the catalog has ${#CATALOG_REFS[@]} tags, not $tags" >&2; return 1; }
 }
 
 log_clear()

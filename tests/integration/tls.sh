@@ -14,33 +14,7 @@ make_test_ca "$TEST_TMP/ca" || bail_out "openssl failed"
 N=$TEST_TMP/nginx
 mkdir -p "$N"
 PORT=$(free_port)
-cat >"$N/nginx.conf" <<EOF
-pid $N/nginx.pid;
-error_log $N/error.log;
-events { worker_connections 64; }
-http {
-	access_log $N/access.log;
-	client_body_temp_path $N/body;
-	proxy_temp_path $N/proxy;
-	fastcgi_temp_path $N/fastcgi;
-	uwsgi_temp_path $N/uwsgi;
-	scgi_temp_path $N/scgi;
-	client_max_body_size 0;
-	server {
-		listen 127.0.0.1:$PORT ssl;
-		ssl_certificate $TEST_TMP/ca/server.pem;
-		ssl_certificate_key $TEST_TMP/ca/server.key;
-		location / {
-			proxy_pass http://$reg_ADDR;
-			proxy_set_header Host \$http_host;
-			proxy_set_header X-Forwarded-Proto https;
-			proxy_request_buffering off;
-			proxy_buffering off;
-			proxy_http_version 1.1;
-		}
-	}
-}
-EOF
+tls_proxy_conf "$N/nginx.conf" "$N" "$PORT" "$reg_ADDR" "$TEST_TMP/ca"
 start_nginx nginx "$N/nginx.conf"
 wait_http "https://127.0.0.1:$PORT/v2/" --cacert "$TEST_TMP/ca/ca.pem" ||
 	{ diag "$(cat "$N/error.log" "$TEST_TMP/nginx/stderr.log" 2>/dev/null)"; bail_out "nginx did not start"; }
