@@ -2,8 +2,10 @@
  *
  * reg_verify() checks a batch of targets, each a tag in its repository and
  * the platforms it must hold.  The requests run in rounds, each one flat list
- * over `jobs` threads sharing the client's connections, so a hundred tags
- * cost about as much wall time as a hundred requests divided by `jobs`:
+ * over `jobs` threads sharing the client's connections (4 x jobs for rounds
+ * without config reads: small requests the transport queues over `jobs`
+ * connections, or multiplexes on one over HTTP/2), so a hundred tags cost
+ * about as much wall time as a hundred requests divided by `jobs`:
  *   1. each tag (reg_manifest_get: a HEAD, and a GET only when the client's
  *      cache lacks the digest): it exists, and what it is;
  *   2. for an index, each child by digest (HEAD; with deep also its bytes,
