@@ -4,7 +4,6 @@
  * catalog edits, and progress on stderr.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>

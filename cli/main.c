@@ -1,8 +1,5 @@
 /* cli/main.c: the command table, global options, and dispatch. */
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/commands.h"
+#include "cli/process.h"
 #include "cli/version.h"
 #include "config.h"
 #include "oci/auditcache.h"
@@ -349,87 +347,12 @@ static int cmd_help(struct cli_ctx *ctx, int argc, char **argv)
 	return 0;
 }
 
-/* A closed standard descriptor would be handed to the next file or socket
- * opened, and output meant for stdout would land there: hold each closed
- * one with /dev/null, read-only for stdout so that writing still fails. */
-static void hold_std_fds(void)
-{
-	for (int fd = 0; fd <= 2; fd++) {
-		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
-			continue;
-		int n = open("/dev/null", fd == 1 ? O_RDONLY : O_RDWR);
-		if (n >= 0 && n != fd) {
-			dup2(n, fd);
-			close(n);
-		}
-	}
-}
-
-/* SIGINT, SIGTERM and SIGHUP go to one thread (every other thread blocks
- * them): it removes the temporary files being written, then ends the
- * process by the same signal, so that the shell sees what ended it.  A
- * signal ignored when ccreg started (nohup, a background job) stays
- * ignored. */
-static sigset_t taken;
-
-static void *signal_thread(void *ud)
-{
-	(void)ud;
-	int sig = 0;
-	while (sigwait(&taken, &sig) != 0)
-		;
-	oci_file_remove_temps();
-	signal(sig, SIG_DFL);
-	sigset_t one;
-	sigemptyset(&one);
-	sigaddset(&one, sig);
-	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
-	raise(sig);
-	_exit(128 + sig);
-}
-
-static void take_signals(void)
-{
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
-	sigemptyset(&taken);
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++) {
-		struct sigaction sa;
-		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
-			sigaddset(&taken, sigs[i]);
-	}
-	pthread_t t;
-	pthread_sigmask(SIG_BLOCK, &taken, NULL);
-	if (pthread_create(&t, NULL, signal_thread, NULL) == 0)
-		pthread_detach(t);
-	else
-		pthread_sigmask(SIG_UNBLOCK, &taken, NULL);
-}
-
-/* Output that could not be written is a local I/O failure (exit 5), not
- * success: check what is still buffered and the stream's error flag. */
-static int close_stdout(int rc)
-{
-	errno = 0;
-	bool failed = fflush(stdout) != 0;
-	int e = errno;
-	failed |= ferror(stdout) != 0;
-	if (fclose(stdout) != 0 && !failed) {
-		failed = true;
-		e = errno;
-	}
-	/* a failed command has said why already; one error line is enough */
-	if (!failed || (rc != 0 && rc != OCI_E_CHECK))
-		return rc;
-	fprintf(stderr, "ccreg: write error on standard output: %s\n", strerror(e ? e : EIO));
-	return OCI_E_IO;
-}
-
 int main(int argc, char **argv)
 {
 	struct cli_ctx ctx = { 0 };
 	int rc;
 
-	hold_std_fds();
+	cli_hold_std_fds();
 	argc--, argv++; /* drop program name */
 	if (take_globals(&ctx.g, &argc, argv) < 0)
 		return OCI_E_USAGE;
@@ -450,7 +373,7 @@ int main(int argc, char **argv)
 	}
 	if (ctx.g.help)
 		return cli_help(c->name);
-	take_signals();
+	cli_take_signals();
 	reg_global_init();
 	rc = c->fn(&ctx, argc, argv);
 	if (ctx.client && ctx.g.verbose) {
@@ -462,5 +385,5 @@ int main(int argc, char **argv)
 	reg_client_free(ctx.client);
 	oci_strvfreep(&ctx.g.insecure_hosts);
 	reg_global_cleanup();
-	return close_stdout(rc);
+	return cli_close_stdout(rc);
 }

@@ -278,6 +278,8 @@ static void *worker_main(void *arg)
 		s->filled = 0;
 		s->busy = true;
 		pthread_mutex_unlock(&g->mu);
+		if (!s->buf) /* only this worker touches a busy slot's buffer */
+			s->buf = oci_xmalloc((size_t)g->chunk);
 		fetch_chunk(g, s);
 		pthread_mutex_lock(&g->mu);
 		s->busy = false;
@@ -286,10 +288,33 @@ static void *worker_main(void *arg)
 	}
 }
 
+struct workers {
+	struct worker *w;
+	int started, extra; /* threads running; slots taken beyond the caller's */
+};
+
+/* Start a worker for each of the client's connections that has come free
+ * (another blob GET ended: a config read alongside a big layer), up to one
+ * per ring slot. */
+static void grow(struct rg *g, struct workers *ws)
+{
+	int more = ws->started < g->nslots ? slots_take(g->r->c, g->nslots - ws->started) : 0;
+	ws->extra += more;
+	for (; more > 0; more--) {
+		struct worker *w = &ws->w[ws->started];
+		*w = (struct worker){ .g = g, .first = ws->started == 0 };
+		if (pthread_create(&w->t, NULL, worker_main, w) != 0)
+			break;
+		ws->started++;
+	}
+}
+
 /* Hand the chunks to sink in order as they fill.  0 all done, else stops g. */
-static int consume(struct rg *g, reg_sink_fn sink, void *ud, int64_t *delivered, oci_error *err)
+static int consume(struct rg *g, struct workers *ws, reg_sink_fn sink, void *ud,
+                   int64_t *delivered, oci_error *err)
 {
 	for (int64_t head = 0; head < g->nchunks; head++) {
+		grow(g, ws);
 		struct slot *s = &g->slots[head % g->nslots];
 		int64_t len = chunk_len(g, head), done = 0;
 		while (done < len) {
@@ -328,7 +353,7 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	int want = c->o.jobs > 0 ? c->o.jobs : 4;
 	if (want > nchunks)
 		want = (int)nchunks;
-	/* the caller's own GET holds one slot already */
+	/* the caller's own GET holds one slot already; more may come free later */
 	int extra = slots_take(c, want - 1);
 	if (extra < 1) {
 		reg_blob_slots_leave(c, extra);
@@ -336,34 +361,36 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	}
 	struct rg g = {
 		.r = r, .path = path, .what = what, .size = size, .chunk = chunk,
-		.nchunks = nchunks, .nslots = 1 + extra, .next = 1,
+		.nchunks = nchunks, .nslots = want, .next = 1,
 	};
 	pthread_mutex_init(&g.mu, NULL);
 	pthread_cond_init(&g.cv, NULL);
+	/* a ring of one slot per connection the blob may get; buffers are
+	 * allocated as workers first use them */
 	g.slots = oci_xcalloc((size_t)g.nslots, sizeof *g.slots);
-	struct worker *w = oci_xcalloc((size_t)g.nslots, sizeof *w);
-	int started = 0;
-	for (int i = 0; i < g.nslots; i++) {
-		g.slots[i].buf = oci_xmalloc((size_t)chunk);
+	for (int i = 0; i < g.nslots; i++)
 		g.slots[i].idx = -1;
-	}
+	struct workers ws = { .w = oci_xcalloc((size_t)g.nslots, sizeof *ws.w), .extra = 0 };
 	reg_log(c, "%s: %" PRId64 " ranges of %" PRId64 " bytes over %d connections", what, nchunks,
-	        chunk, g.nslots);
-	for (int i = 0; i < g.nslots; i++) {
-		w[i] = (struct worker){ .g = &g, .first = i == 0 };
-		if (pthread_create(&w[i].t, NULL, worker_main, &w[i]) != 0)
+	        chunk, 1 + extra);
+	/* the slots taken above: start their workers (grow takes no more) */
+	for (int i = 0; i <= extra; i++) {
+		struct worker *w = &ws.w[ws.started];
+		*w = (struct worker){ .g = &g, .first = i == 0 };
+		if (pthread_create(&w->t, NULL, worker_main, w) != 0)
 			break;
-		started++;
+		ws.started++;
 	}
+	ws.extra = extra;
 	int rc = 0;
-	if (started == 0)
+	if (ws.started == 0)
 		stop(&g, RG_FALLBACK, "no thread", NULL);
 	else
-		rc = consume(&g, sink, ud, delivered, err);
+		rc = consume(&g, &ws, sink, ud, delivered, err);
 	if (rc == 0)
 		stop(&g, RG_FALLBACK, NULL, NULL); /* done: release any worker still waiting */
-	for (int i = 0; i < started; i++)
-		pthread_join(w[i].t, NULL);
+	for (int i = 0; i < ws.started; i++)
+		pthread_join(ws.w[i].t, NULL);
 	if (rc < 0) {
 		if (g.state == RG_FALLBACK) {
 			reg_log(c, "%s: %s; one stream from byte %" PRId64, what, g.why, *delivered);
@@ -374,10 +401,10 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	for (int i = 0; i < g.nslots; i++)
 		free(g.slots[i].buf);
 	free(g.slots);
-	free(w);
+	free(ws.w);
 	free(g.loc.url);
 	pthread_mutex_destroy(&g.mu);
 	pthread_cond_destroy(&g.cv);
-	reg_blob_slots_leave(c, extra);
+	reg_blob_slots_leave(c, ws.extra);
 	return rc;
 }

@@ -4,18 +4,19 @@
  * reg_ranged_get() fetches a blob of known size as bounded ranges
  * (`Range: bytes=a-b`, never open-ended) over up to the client's `jobs`
  * connections and hands the bytes to the sink in order, each once, as the
- * head of the blob arrives.  Memory: one buffer of `range_chunk` bytes per
- * connection (the default 8 MiB × jobs), allocated for the call and freed
- * after it; a range can only start when the consumer has taken everything
- * `connections` ranges before it.  A redirect is resolved once (by the first
+ * head of the blob arrives.  Memory: a ring of `jobs` buffers of
+ * `range_chunk` bytes (the default 8 MiB × jobs), each allocated when first
+ * used and freed after the call; a range can only start when the consumer
+ * has taken everything `jobs` ranges before it.  A redirect is resolved once (by the first
  * range) and every range goes to the resolved URL without the registry's
  * credentials; a resolved URL that stops working (an expired signature) is
  * replaced by a fresh redirect from the registry.  A failed range is retried
  * alone, resuming where it stopped.
  *
  * Connections are the client's `jobs`, shared: a call takes only the slots
- * no other blob GET of the client is using, so many small blobs still run
- * one per connection and a lone big one gets all of them.
+ * no other blob GET of the client is using, and more as they come free, so
+ * many small blobs still run one per connection and a lone big one gets all
+ * of them.
  *
  * reg_blob_fetch() (client.c) is the single GET with redirects followed by
  * hand that both reg_blob_get and the ranges use.

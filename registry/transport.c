@@ -573,9 +573,11 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
 	if (mux) {
 		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
-		/* wait for a connection being set up to say whether it
-		 * multiplexes, rather than opening another */
-		curl_easy_setopt(h, CURLOPT_PIPEWAIT, 1L);
+		/* over TLS, wait for a connection being set up to say whether it
+		 * multiplexes, rather than opening another; plain HTTP never
+		 * does (HTTP/1.1), and waiting there serialized the first
+		 * requests of a run behind the first one (a round trip each) */
+		curl_easy_setopt(h, CURLOPT_PIPEWAIT, strncmp(url, "https://", 8) == 0 ? 1L : 0L);
 	} else {
 		/* a blob body gets a TCP connection of its own: HTTP/2's flow
 		 * control windows (64 KiB by default at nginx) hold one stream to
