@@ -246,6 +246,7 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 		.jobs = ctx->g.jobs,
 		.range_min = env_num("CCREG_RANGE_MIN"),
 		.range_chunk = env_num("CCREG_RANGE_CHUNK"),
+		.range_near_ms = getenv("CCREG_RANGE_NEAR_MS") ? env_num("CCREG_RANGE_NEAR_MS") : -1,
 	};
 	ctx->client = reg_client_new(&o, err);
 	return ctx->client;

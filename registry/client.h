@@ -78,6 +78,8 @@ struct reg_options {
 	int jobs;                /* connections blob GETs share (ranges of a big blob); 0: 4 */
 	int64_t range_min;       /* blobs from this size are fetched in ranges; 0: 32 MiB */
 	int64_t range_chunk;     /* bytes per range (and per range buffer); 0: 8 MiB */
+	int64_t range_near_ms;   /* a registry whose round trip is under this is near:
+	                          * big blobs in one stream (< 0: 10 ms; 0: never) */
 };
 
 /* What a registry host said about its pull quota (Docker Hub). */

@@ -60,6 +60,10 @@ struct reg_host {
 	 * (rl.exhausted); under reg_client.lock, read through
 	 * reg_client_ratelimit() */
 	struct reg_ratelimit rl;
+	/* transport.c, under reg_client.lock: the shortest wait from a small
+	 * request sent to its answer's first byte (µs; 0: none yet), the
+	 * host's round trip as near as we can tell (rangeget.c reads it) */
+	int64_t rtt_us;
 };
 
 struct reg_client {

@@ -13,6 +13,10 @@
  * replaced by a fresh redirect from the registry.  A failed range is retried
  * alone, resuming where it stopped.
  *
+ * A near registry (its small requests answered within `range_near_ms`,
+ * default 10 ms: the same host or LAN) has no per-connection cap to beat:
+ * its blobs come as one stream.
+ *
  * Connections are the client's `jobs`, shared: a call takes only the slots
  * no other blob GET of the client is using, and more as they come free, so
  * many small blobs still run one per connection and a lone big one gets all

@@ -407,6 +407,20 @@ int reg_ratelimit_parse(const char *v, long *n, long *window_s)
 
 /* Keep what the host said of its quota (headers that do not parse are
  * ignored: they are informational). */
+/* A small request's wait for its first byte (no connect, no TLS set-up). */
+static void note_rtt(struct reg_repo *repo, CURL *h)
+{
+	curl_off_t pre = 0, start = 0;
+	if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK ||
+	    curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &start) != CURLE_OK || start < pre)
+		return;
+	struct reg_host *hs = reg_host_get(repo->c, repo->host);
+	pthread_mutex_lock(&repo->c->lock);
+	if (!hs->rtt_us || start - pre < hs->rtt_us)
+		hs->rtt_us = start - pre > 0 ? (int64_t)(start - pre) : 1;
+	pthread_mutex_unlock(&repo->c->lock);
+}
+
 static void note_ratelimit(struct reg_repo *repo, const struct reg_response *resp)
 {
 	long limit = -1, left = -1, w1 = -1, w2 = -1;
@@ -657,12 +671,15 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 			reg_log(c, "%s %s failed: %s (%ldms)", m, shown,
 			        resp->curl_error[0] ? resp->curl_error : curl_easy_strerror(rc), ms);
 	}
+	if (rc == CURLE_OK && mux && url_on_registry(repo, url))
+		note_rtt(repo, h); /* before the handle goes back to the pool */
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
 	curl_slist_free_all(hdrs);
 	pool_put(c, mux ? &c->mux_pool : &c->pool, h);
 	if (rc == CURLE_OK && url_on_registry(repo, url))
 		note_ratelimit(repo, resp);
+
 
 	if (x.sink_failed) {
 		if (!err || !err->msg[0])

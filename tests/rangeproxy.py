@@ -8,7 +8,8 @@ Usage: rangeproxy.py --upstream HOST:PORT --port-file FILE --log FILE
 The port file gets "PORT CDNPORT": the registry's face, and a second
 listener standing in for a CDN (another origin) that redirected blob GETs
 go to.  Modes (set between runs on the registry port):
-  GET /__rangeproxy/set?mode=MODE&count=N&uses=U   (zeroes the counters)
+  GET /__rangeproxy/set?mode=MODE&count=N&uses=U&delay=MS   (zeroes the counters;
+  delay: every answer on the registry face waits MS first, a far round trip)
 
   honest         pass everything through (docker-registry honours Range)
   ignore         blob GETs: Range dropped, 200 with the whole blob
@@ -36,10 +37,11 @@ import http.server
 import re
 import socketserver
 import threading
+import time
 import urllib.parse
 
 LOCK = threading.Lock()
-STATE = {"mode": "honest", "count": 0, "uses": 2, "applied": 0, "sig": 0, "sigs": {}}
+STATE = {"mode": "honest", "count": 0, "uses": 2, "applied": 0, "sig": 0, "sigs": {}, "delay": 0}
 ARGS = None
 CDN_PORT = 0
 BLOB_RE = re.compile(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$")
@@ -134,8 +136,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             q = dict(urllib.parse.parse_qsl(u.query))
             with LOCK:
                 STATE.update(mode=q.get("mode", "honest"), count=int(q.get("count", 0)),
-                             uses=int(q.get("uses", 2)), applied=0, sigs={})
+                             uses=int(q.get("uses", 2)), applied=0, sigs={},
+                             delay=int(q.get("delay", 0)))
             return self.simple(200, b"ok\n")
+        if STATE["delay"]:
+            time.sleep(STATE["delay"] / 1000)  # a far registry's round trip
         if self.face == "cdn":
             return self.cdn(u)
         m = BLOB_RE.match(u.path)

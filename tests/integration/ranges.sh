@@ -13,7 +13,8 @@ PY=/usr/bin/python3
 export CCREG_RETRY_BASE_MS=20 CCREG_TIMEOUT=30
 export XDG_CACHE_HOME=$T/cache
 CHUNK=32768
-export CCREG_RANGE_MIN=65536 CCREG_RANGE_CHUNK=$CHUNK
+# ranges however near the registry (a near one otherwise gets one stream)
+export CCREG_RANGE_MIN=65536 CCREG_RANGE_CHUNK=$CHUNK CCREG_RANGE_NEAR_MS=0
 
 start_registry reg
 start_registry reg2
@@ -94,6 +95,22 @@ is "$(grep -c '^reg GET .*/blobs/.* range=bytes=[0-9]*- ' "$T/rp.log")" 0 "no op
 check "-v says how the blob was split" "$CCREG" -v --jobs 3 pull "$P/big/img:1" "oci:$T/p1b:1"
 like "$ERR" "$NRANGES ranges of $CHUNK bytes over [23] connections" \
 	"-v: ranges and connections (at most --jobs; the config may hold one)"
+
+# A near registry (its small requests answered within CCREG_RANGE_NEAR_MS, by
+# default 10 ms) gets one stream: no per-connection cap to beat there; a far
+# one (every answer 40 ms late, over a bound of 10 ms) gets ranges.  The
+# bound is generous for "near" here: sanitizers and valgrind slow things.
+mode mode=honest
+CCREG_RANGE_NEAR_MS=5000 check "a near registry: pull" "$CCREG" -v --jobs 4 pull "$P/big/img:1" "oci:$T/near:1"
+okc "near: layer correct" pulled_ok "$T/near"
+like "$ERR" "is near \(round trip [0-9.]+ ms\): one stream" "near: -v says one stream, and why"
+is "$(layer_gets | grep -c -- '-> 206')" 0 "near: no range asked"
+is "$(layer_gets | grep -c 'range=- -> 200')" 1 "near: then one GET without Range"
+mode mode=honest\&delay=40
+CCREG_RANGE_NEAR_MS=10 check "a far registry: pull" "$CCREG" -v --jobs 4 pull "$P/big/img:1" "oci:$T/far:1"
+okc "far: layer correct" pulled_ok "$T/far"
+is "$(layer_gets | grep -c -- '-> 206')" "$NRANGES" "far: every range asked"
+is "$(grep -c 'is near' <<<"$ERR")" 0 "far: not taken for near"
 
 mode mode=honest
 check "--jobs 1: one stream" "$CCREG" -q --jobs 1 pull "$P/big/img:1" "oci:$T/p1c:1"
