@@ -386,5 +386,6 @@ int main(int argc, char **argv)
 	reg_client_free(ctx.client);
 	oci_strvfreep(&ctx.g.insecure_hosts);
 	reg_global_cleanup();
+	cli_release_signals();
 	return cli_close_stdout(rc);
 }

@@ -37,6 +37,8 @@ void cli_hold_std_fds(void)
  * signal ignored when ccreg started (nohup, a background job) stays
  * ignored. */
 static sigset_t taken;
+static pthread_t signal_tid;
+static bool have_signal_thread;
 
 static void *signal_thread(void *ud)
 {
@@ -63,12 +65,20 @@ void cli_take_signals(void)
 		if (sigaction(sigs[i], NULL, &sa) == 0 && sa.sa_handler != SIG_IGN)
 			sigaddset(&taken, sigs[i]);
 	}
-	pthread_t t;
 	pthread_sigmask(SIG_BLOCK, &taken, NULL);
-	if (pthread_create(&t, NULL, signal_thread, NULL) == 0)
-		pthread_detach(t);
+	if (pthread_create(&signal_tid, NULL, signal_thread, NULL) == 0)
+		have_signal_thread = true;
 	else
 		pthread_sigmask(SIG_UNBLOCK, &taken, NULL);
+}
+
+void cli_release_signals(void)
+{
+	/* sigwait is a cancellation point: the thread ends there, and its
+	 * stack is freed before the process exits (valgrind saw it lost) */
+	if (have_signal_thread && pthread_cancel(signal_tid) == 0)
+		pthread_join(signal_tid, NULL);
+	have_signal_thread = false;
 }
 
 /* Output that could not be written is a local I/O failure (exit 5), not

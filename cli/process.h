@@ -12,5 +12,7 @@ void cli_take_signals(void);
 /* Flush and close stdout: rc, or OCI_E_IO (5) when the output could not be
  * written (said on stderr unless the command failed already). */
 int cli_close_stdout(int rc);
+/* End the signal thread (before returning from main). */
+void cli_release_signals(void);
 
 #endif
