@@ -47,7 +47,8 @@ static void all_one(struct all_run *A, struct all_item *it)
 {
 	const struct cat_target *ct = &A->r->rows[it->row].ct;
 	struct reg_client *c = cli_client(A->ctx, &it->err);
-	struct reg_asm_options o = { .target = ct->reference, .n_sources = ct->n, .jobs = A->jobs };
+	struct reg_asm_options o = { .target = ct->reference, .n_sources = ct->n, .jobs = A->jobs,
+		                     .early_blobs = !A->dry };
 
 	it->action = "failed";
 	it->src = cli_target_sources(ct);

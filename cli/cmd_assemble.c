@@ -290,6 +290,7 @@ int cmd_assemble(struct cli_ctx *ctx, int argc, char **argv)
 		.format = a.format,
 		.no_attestations = a.no_att,
 		.jobs = ctx->g.jobs,
+		.early_blobs = !a.dry,
 	};
 	if (a.to) {
 		size_t n = (size_t)(argc - optind);

@@ -1,4 +1,5 @@
 /* registry/assemble.c: resolve sources → plan → blobs, children, index. */
+#include <pthread.h>
 #include <string.h>
 
 #include "oci/cleanup.h"
@@ -9,8 +10,11 @@
 #include "registry/image.h"
 #include "registry/parallel.h"
 
-/* What one source contributed, filled by a resolve job. */
+/* What one source contributed: its walk (manifests by a resolve job, then
+ * configs by a config job), then the children made of it. */
 struct resolved {
+	struct reg_walk_opts wo;
+	struct reg_walk w;
 	struct reg_asm_child *children;
 	size_t n, n_images;
 };
@@ -90,44 +94,163 @@ static void attestation_child(struct reg_asm_child *ch, struct reg_walk_node *n)
 	                                 : oci_xstrdup("unknown/unknown");
 }
 
-/* One source: a manifest, or an index flattened to its images for the
- * wanted platform (else all of them) and the attestations pointing at them. */
+/* Job i: the HEAD of the target's i-th tag, then (i >= n_tags) one source:
+ * a manifest, or an index walked down to the images for the wanted
+ * platform (else all of them) and the attestations pointing at them.
+ * Configs come in a stage of their own (config_job). */
 static int resolve_job(size_t i, void *ud, oci_error *err)
 {
 	struct resolve_ctx *x = ud;
-	if (i >= x->o->n_sources) {
-		struct tag_head *th = &x->heads[i - x->o->n_sources];
-		th->found = reg_manifest_head(x->plan->target_repo, x->plan->tags[i - x->o->n_sources].tag,
-		                              &th->digest, NULL, NULL, err);
+	size_t n_tags = x->plan->n_tags;
+	if (i < n_tags) {
+		struct tag_head *th = &x->heads[i];
+		th->found = reg_manifest_head(x->plan->target_repo, x->plan->tags[i].tag, &th->digest,
+		                              NULL, NULL, err);
 		return th->found < 0 ? -1 : 0;
 	}
+	i -= n_tags;
 	const struct reg_asm_source *s = &x->o->sources[i];
 	struct resolved *r = &x->res[i];
 	struct reg_walk_source src = { .repo = x->plan->source_repos[i] };
-	struct reg_walk_opts wo = {
+	r->wo = (struct reg_walk_opts){
 		.pick = s->want ? REG_PICK_EACH : REG_PICK_IMAGES,
 		.plats = s->want,
 		.n_plats = s->want ? 1 : 0,
 		.attestations = !x->o->no_attestations,
-		.configs = true,
 		.jobs = x->plan->jobs,
 		.mismatch_code = OCI_E_USAGE, /* the sources are wrong */
 	};
-	struct reg_walk w;
-	if (reg_walk(&src, oci_ref_reference(&x->refs[i]), &wo, &w, err) < 0)
+	return reg_walk(&src, oci_ref_reference(&x->refs[i]), &r->wo, &r->w, err);
+}
+
+/* Job i: source i's configs, then its children: images with their
+ * platforms checked, then attestations. */
+static int config_job(size_t i, void *ud, oci_error *err)
+{
+	struct resolve_ctx *x = ud;
+	const struct reg_asm_source *s = &x->o->sources[i];
+	struct resolved *r = &x->res[i];
+	struct reg_walk_source src = { .repo = x->plan->source_repos[i] };
+	if (reg_walk_configs(&src, &r->wo, &r->w, err) < 0)
 		return -1;
 	size_t n_img;
-	struct reg_walk_node *img = reg_walk_images(&w, &n_img);
+	struct reg_walk_node *img = reg_walk_images(&r->w, &n_img);
 	int rc = n_img ? 0 : oci_err(err, OCI_E_USAGE, "the index holds no image manifest");
 	for (size_t k = 0; k < n_img && rc == 0; k++) {
 		rc = image_child(new_child(r, x, i), &img[k], s->want, err);
 		r->n_images += rc == 0;
 	}
-	for (size_t k = w.top.n_picked; k < w.top.n_children && rc == 0; k++)
-		attestation_child(new_child(r, x, i), &w.top.children[k]);
+	for (size_t k = r->w.top.n_picked; k < r->w.top.n_children && rc == 0; k++)
+		attestation_child(new_child(r, x, i), &r->w.top.children[k]);
 	if (rc < 0)
 		oci_err_wrap(err, "%s", x->names[i]);
-	reg_walk_release(&w);
+	return rc;
+}
+
+/* --- blobs while configs are read ------------------------------------------------ */
+
+/* The blob step run alongside the config stage, on a thread of its own,
+ * over copies of the walked manifests' descriptors (the config stage moves
+ * the manifests into the children meanwhile). */
+struct early {
+	struct reg_repo *dst;
+	struct oci_descriptor *d;
+	struct reg_copy_blob *b;
+	size_t n;
+	int jobs, rc;
+	oci_error err;
+	pthread_t thread;
+	bool running;
+};
+
+static void early_add(struct early *e, const struct oci_descriptor *d, struct reg_repo *repo)
+{
+	if (oci_mt_is_foreign(d->media_type))
+		return;
+	for (size_t i = 0; i < e->n; i++)
+		if (!strcmp(e->d[i].digest, d->digest))
+			return;
+	e->d = oci_xrealloc(e->d, (e->n + 1) * sizeof *e->d);
+	e->b = oci_xrealloc(e->b, (e->n + 1) * sizeof *e->b);
+	oci_descriptor_copy(&e->d[e->n], d);
+	e->b[e->n] = (struct reg_copy_blob){ .src = { .repo = repo } };
+	e->n++;
+}
+
+static void early_add_node(struct early *e, const struct reg_walk_node *n, struct reg_repo *repo)
+{
+	if (n->kind != OCI_DOC_MANIFEST)
+		return;
+	early_add(e, &n->m.config, repo);
+	for (size_t k = 0; k < n->m.n_layers; k++)
+		early_add(e, &n->m.layers[k], repo);
+}
+
+static void *early_run(void *ud)
+{
+	struct early *e = ud;
+	struct reg_copy_opts co = { .jobs = e->jobs };
+	e->rc = reg_copy_blobs(e->dst, e->b, e->n, &co, &e->err);
+	return NULL;
+}
+
+/* Start the blob step early when that cannot write anything a reader
+ * would see: the plan will be executed (o->early_blobs), the target's tag
+ * does not exist yet, and every source is on the target's registry (the
+ * blobs are mounted, not moved).  A plan that fails after this leaves
+ * unreferenced blobs in the target repository, as an interrupted push does. */
+static void early_start(struct early *e, struct resolve_ctx *x)
+{
+	struct reg_asm_plan *p = x->plan;
+	memset(e, 0, sizeof *e);
+	if (!x->o->early_blobs || x->heads[0].found != 0)
+		return;
+	for (size_t i = 0; i < x->o->n_sources; i++)
+		if (!reg_repo_same_registry(p->source_repos[i], p->target_repo))
+			return;
+	for (size_t i = 0; i < x->o->n_sources; i++) {
+		const struct reg_walk *w = &x->res[i].w;
+		size_t n_img;
+		const struct reg_walk_node *img = reg_walk_images((struct reg_walk *)w, &n_img);
+		for (size_t k = 0; k < n_img; k++)
+			early_add_node(e, &img[k], p->source_repos[i]);
+		for (size_t k = w->top.n_picked; k < w->top.n_children; k++)
+			early_add_node(e, &w->top.children[k], p->source_repos[i]);
+	}
+	for (size_t i = 0; i < e->n; i++)
+		e->b[i].d = &e->d[i];
+	e->dst = p->target_repo;
+	e->jobs = p->jobs;
+	e->running = e->n && pthread_create(&e->thread, NULL, early_run, e) == 0;
+}
+
+/* Join the early blob step; its outcome goes to the plan's blobs (all of
+ * them found there: p->blobs_ready).  -1 with err when it failed. */
+static int early_finish(struct early *e, struct reg_asm_plan *p, oci_error *err)
+{
+	int rc = 0;
+	if (e->running) {
+		pthread_join(e->thread, NULL);
+		if (e->rc < 0 && err)
+			*err = e->err;
+		rc = e->rc < 0 ? -1 : 0;
+	}
+	if (e->running && rc == 0 && p) {
+		size_t found = 0;
+		for (size_t i = 0; i < p->n_blobs; i++)
+			for (size_t k = 0; k < e->n; k++)
+				if (!strcmp(p->blobs[i].d.digest, e->d[k].digest)) {
+					p->blobs[i].how = e->b[k].how;
+					found++;
+					break;
+				}
+		p->blobs_ready = found == p->n_blobs;
+	}
+	for (size_t i = 0; i < e->n; i++)
+		oci_descriptor_release(&e->d[i]);
+	free(e->d);
+	free(e->b);
+	memset(e, 0, sizeof *e);
 	return rc;
 }
 
@@ -145,6 +268,21 @@ static bool add_blob(struct reg_asm_plan *p, const struct oci_descriptor *d, str
 	oci_descriptor_copy(&b->d, d);
 	b->repo = repo;
 	return oci_add_checked(&p->blob_bytes, d->size);
+}
+
+/* The plan's distinct blobs, from its children. */
+static int plan_blobs(struct reg_asm_plan *p, oci_error *err)
+{
+	for (size_t i = 0; i < p->n_children; i++) {
+		struct reg_asm_child *ch = &p->children[i];
+		bool ok = add_blob(p, &ch->m.config, ch->repo);
+		for (size_t k = 0; k < ch->m.n_layers && ok; k++)
+			ok = add_blob(p, &ch->m.layers[k], ch->repo);
+		if (!ok)
+			return oci_err(err, OCI_E_REGISTRY, "%s: the blob sizes overflow when summed",
+			               p->target_name);
+	}
+	return 0;
 }
 
 static int check_options(const struct reg_asm_options *o, oci_error *err)
@@ -255,16 +393,28 @@ int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
 	for (size_t i = 0; o->also_tags && o->also_tags[i]; i++)
 		add_tag(p, o->also_tags[i]);
 	heads = oci_xcalloc(p->n_tags, sizeof *heads);
+	/* depth: the tags' HEADs and the sources' manifests; their configs
+	 * (with the blob step alongside, see early_start); then execute's
+	 * children and index */
+	struct resolve_ctx x = { o, p, refs, names, res, heads };
+	struct early early = { 0 };
+	if (rc == 0)
+		rc = reg_parallel(p->n_tags + n, p->jobs, resolve_job, &x, err);
 	if (rc == 0) {
-		struct resolve_ctx x = { o, p, refs, names, res, heads };
-		rc = reg_parallel(n + p->n_tags, p->jobs, resolve_job, &x, err);
+		early_start(&early, &x);
+		rc = reg_parallel(n, p->jobs, config_job, &x, err);
 	}
 	if (rc == 0)
 		rc = merge(p, res, n, err);
+	if (rc == 0)
+		rc = plan_blobs(p, err);
+	int erc = early_finish(&early, rc == 0 ? p : NULL, rc == 0 ? err : NULL);
+	rc = rc < 0 ? rc : erc;
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < res[i].n; k++)
 			child_release(&res[i].children[k]);
 		free(res[i].children);
+		reg_walk_release(&res[i].w);
 		oci_ref_release(&refs[i]);
 		free(names[i]);
 	}
@@ -273,18 +423,6 @@ int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
 	free(names);
 	if (rc < 0)
 		goto fail;
-
-	for (size_t i = 0; i < p->n_children; i++) {
-		struct reg_asm_child *ch = &p->children[i];
-		bool ok = add_blob(p, &ch->m.config, ch->repo);
-		for (size_t k = 0; k < ch->m.n_layers && ok; k++)
-			ok = add_blob(p, &ch->m.layers[k], ch->repo);
-		if (!ok) {
-			oci_err(err, OCI_E_REGISTRY, "%s: the blob sizes overflow when summed",
-			        p->target_name);
-			goto fail;
-		}
-	}
 	build_index(p, o);
 
 	p->up_to_date = true;
@@ -337,6 +475,20 @@ static int copy_blobs(struct reg_asm_plan *p, const struct reg_progress *progres
 	return rc;
 }
 
+/* The blob step ran during the plan (early_start): its outcome, told to
+ * progress as if it ran now. */
+static int replay_blobs(const struct reg_asm_plan *p, const struct reg_progress *progress)
+{
+	for (size_t i = 0; i < p->n_blobs; i++) {
+		const struct reg_asm_blob *b = &p->blobs[i];
+		reg_progress_emit(progress, REG_PROGRESS_START, b->d.digest, b->d.size);
+		if (b->how == REG_BLOB_TRANSFERRED)
+			reg_progress_emit(progress, REG_PROGRESS_BYTES, b->d.digest, b->d.size);
+		reg_progress_emit(progress, REG_PROGRESS_DONE, b->d.digest, b->how);
+	}
+	return 0;
+}
+
 int reg_asm_execute(struct reg_asm_plan *p, const struct reg_progress *progress,
                     oci_error *err)
 {
@@ -344,7 +496,7 @@ int reg_asm_execute(struct reg_asm_plan *p, const struct reg_progress *progress,
 		return 0;
 	/* the tag holding the index means its children are there already */
 	if (!p->tags[0].current) {
-		if (copy_blobs(p, progress, err) < 0 ||
+		if ((p->blobs_ready ? replay_blobs(p, progress) : copy_blobs(p, progress, err)) < 0 ||
 		    reg_parallel(p->n_children, p->jobs, child_job, p, err) < 0)
 			return -1;
 	}

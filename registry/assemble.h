@@ -49,6 +49,10 @@ struct reg_asm_options {
 	enum reg_asm_format format;
 	bool no_attestations;
 	int jobs;                           /* parallel requests (< 1: REG_JOBS_DEFAULT) */
+	bool early_blobs;                   /* the plan will be executed: where the target's
+	                                     * tag does not exist yet and every source is on
+	                                     * its registry, the blobs are mounted while the
+	                                     * configs are read (one round trip less) */
 };
 
 struct reg_asm_child {
@@ -91,6 +95,7 @@ struct reg_asm_plan {
 	struct reg_asm_tag *tags;   /* the target's tag, then the also-tags */
 	size_t n_tags;
 	bool up_to_date;            /* every tag already holds the index */
+	bool blobs_ready;           /* the blob step ran during the plan (early_blobs) */
 	int jobs;
 };
 

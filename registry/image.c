@@ -372,6 +372,18 @@ int reg_walk(const struct reg_walk_source *src, const char *reference,
 	return rc;
 }
 
+int reg_walk_configs(const struct reg_walk_source *src, const struct reg_walk_opts *o,
+                     struct reg_walk *w, oci_error *err)
+{
+	struct walker W = { .src = src, .o = o };
+	int rc = fetch_configs(&W, &w->top, err);
+	for (size_t i = 0; i < W.n_cfgs; i++)
+		oci_config_release(&W.cfgs[i].cfg);
+	free(W.cfgs);
+	free(W.images);
+	return rc;
+}
+
 static void node_release(struct reg_walk_node *n)
 {
 	for (size_t i = 0; i < n->n_children; i++)

@@ -92,6 +92,10 @@ struct reg_walk {
 int reg_walk(const struct reg_walk_source *src, const char *reference,
              const struct reg_walk_opts *o, struct reg_walk *out, oci_error *err);
 void reg_walk_release(struct reg_walk *w);
+/* The configs of a walk made without them (o->configs false; o as for the
+ * walk), fetched now: for a caller with other requests to overlap them with. */
+int reg_walk_configs(const struct reg_walk_source *src, const struct reg_walk_opts *o,
+                     struct reg_walk *w, oci_error *err);
 /* The images of a walk: the top when it is a manifest, else the picked
  * children (attestations among them only with REG_PICK_ALL). */
 struct reg_walk_node *reg_walk_images(struct reg_walk *w, size_t *n);
