@@ -106,7 +106,7 @@ tls_proxy_conf()
 	cat >"$conf" <<EOF
 pid $n/nginx.pid;
 error_log $n/error.log;
-events { worker_connections 64; }
+events { worker_connections 256; }
 http {
 	log_format conns '\$connection \$server_protocol "\$request" \$status "\$http_user_agent"';
 	access_log $n/access.log conns;

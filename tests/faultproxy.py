@@ -41,7 +41,6 @@ to the proxy.  Every request is logged with the fault applied to it.
 """
 import argparse
 import json
-import os
 import random
 import re
 import select
@@ -51,6 +50,8 @@ import sys
 import threading
 import time
 import urllib.parse
+
+import proxylib
 
 KINDS = ("none", "reset", "500", "502", "503", "429", "truncate", "flip", "stall",
          "stall-body")
@@ -469,9 +470,7 @@ def main():
     ls.listen(128)
     ARGS.port = ls.getsockname()[1]
     if ARGS.port_file:
-        with open(ARGS.port_file + ".tmp", "w") as f:
-            f.write("%d\n" % ARGS.port)
-        os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
+        proxylib.write_port_file(ARGS.port_file, "%d\n" % ARGS.port)
     log("listening on %s:%d, upstream %s" % (ARGS.listen, ARGS.port, ARGS.upstream))
     while True:
         c, _ = ls.accept()

@@ -34,6 +34,8 @@ import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import proxylib
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
@@ -581,9 +583,7 @@ def main():
     UPLOADS, FLAKED, SINK = {}, set(), set()
     srv = Server(("127.0.0.1", 0), H)
     HERE = build(srv.server_address[1])
-    with open(ARGS.port_file + ".tmp", "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
+    proxylib.write_port_file(ARGS.port_file, str(srv.server_address[1]))
     srv.serve_forever()
 
 

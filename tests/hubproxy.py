@@ -67,10 +67,11 @@ import sys
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faultproxy import body_pieces  # noqa: E402  (streams a request body, framing kept)
+import proxylib  # noqa: E402
 
 PIECE = 65536
 HOP = {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding",
@@ -156,13 +157,11 @@ class State:
 
 
 STATE = None
-LOG_LOCK = threading.Lock()
 
 
 def log(**rec):
     rec = dict({"t": round(time.time(), 3)}, **rec)
-    with LOG_LOCK, open(ARGS.log, "a") as f:
-        f.write(json.dumps(rec) + "\n")
+    proxylib.append_line(ARGS.log, json.dumps(rec))
 
 
 def token_subject(authorization):
@@ -177,15 +176,11 @@ def token_subject(authorization):
         return None
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(proxylib.Handler):
     """One client connection (keep-alive), one upstream connection for it."""
-    protocol_version = "HTTP/1.1"
     server_version = "hubproxy"
     timeout = 300
     server_name = "registry"
-
-    def log_message(self, fmt, *a):
-        pass
 
     def handle(self):
         self.up = None
@@ -285,16 +280,6 @@ class Handler(BaseHTTPRequestHandler):
             self.up = None
         return sent
 
-    def answer(self, status, body, headers=()):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-        return len(body) if self.command != "HEAD" else 0
-
     def record(self, status, sent, metered=False, remaining=None):
         log(server=self.server_name, client=getattr(self, "client", self.client_address[0]),
             method=self.command, path=urllib.parse.urlsplit(self.path).path, status=status,
@@ -350,8 +335,8 @@ class Handler(BaseHTTPRequestHandler):
             if probe.status // 100 == 2:
                 with STATE.lock:
                     STATE.refused += 1
-                sent = self.answer(429, TOOMANY, [("Content-Type", "application/json")] +
-                                   self.ratelimit_headers(0))
+                sent = self.reply(429, TOOMANY, [("Content-Type", "application/json")] +
+                                  self.ratelimit_headers(0))
                 return self.record(429, sent, remaining=0)
             resp = self.upstream("GET", self.path, self.client_headers())
             return self.record(resp.status, self.relay(resp, self.ratelimit_headers(0)), remaining=0)
@@ -374,7 +359,7 @@ class Handler(BaseHTTPRequestHandler):
         alg, _, hexd = digest.partition(":")
         url = "http://%s/registry-v2/docker/registry/v2/blobs/%s/%s/%s/data?verify=%d-%s" % (
             ARGS.cdn_addr, alg, hexd[:2], hexd, exp, sig)
-        self.answer(307, b"", [("Location", url), ("Docker-Content-Digest", digest)])
+        self.reply(307, b"", [("Location", url), ("Docker-Content-Digest", digest)])
         self.record(307, 0)
 
     def control(self):
@@ -412,7 +397,7 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as e:
             status, body = 400, json.dumps({"error": str(e)}).encode()
         self.server_name = "control"
-        self.record(status, self.answer(status, body, [("Content-Type", "application/json")]))
+        self.record(status, self.reply(status, body, [("Content-Type", "application/json")]))
         self.server_name = "registry"
 
 
@@ -424,14 +409,14 @@ class CdnHandler(Handler):
         self.client = self.client_address[0]
         m = CDN_PATH.match(u.path)
         if self.command not in ("GET", "HEAD") or not m:
-            return self.record(404, self.answer(404, b"<Error><Code>NoSuchKey</Code></Error>\n",
-                                                [("Content-Type", "application/xml")]))
+            return self.record(404, self.reply(404, b"<Error><Code>NoSuchKey</Code></Error>\n",
+                                               [("Content-Type", "application/xml")]))
         digest = "%s:%s" % (m.group("alg"), m.group("hex"))
         verify = urllib.parse.parse_qs(u.query).get("verify", [""])[0]
         entry, why = STATE.check(digest, verify)
         if entry is None:
             body = ("<Error><Code>AccessDenied</Code><Message>%s</Message></Error>\n" % why).encode()
-            return self.record(403, self.answer(403, body, [("Content-Type", "application/xml")]))
+            return self.record(403, self.reply(403, body, [("Content-Type", "application/xml")]))
         repo, authorization = entry
         headers = [(k, v) for k, v in self.client_headers(drop=("host", "authorization"))]
         headers.append(("Host", ARGS.upstream))
@@ -467,9 +452,7 @@ def main():
     signal.signal(signal.SIGHUP, lambda *_: STATE.reset())
     threading.Thread(target=cdn.serve_forever, daemon=True).start()
     if ARGS.port_file:
-        with open(ARGS.port_file + ".tmp", "w") as f:
-            f.write("%s %s\n" % (ARGS.registry_addr, ARGS.cdn_addr))
-        os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
+        proxylib.write_port_file(ARGS.port_file, "%s %s\n" % (ARGS.registry_addr, ARGS.cdn_addr))
     print("hubproxy: registry %s, cdn %s, upstream %s" % (ARGS.registry_addr, ARGS.cdn_addr,
                                                           ARGS.upstream), flush=True)
     reg.serve_forever()

@@ -7,6 +7,10 @@
 #           is GOT WANT NAME, isnt GOT UNWANTED NAME, like GOT ERE NAME
 #           diag MSG, skip NAME REASON, skip_all REASON, bail_out MSG, done_testing
 # Processes: spawn NAME LOG CMD... (sets NAME_PID; killed at exit), stop NAME, at_exit CMD
+#            start_proxy [-w SECONDS] NAME SCRIPT ARGS...  spawn tests/SCRIPT (a Python
+#              server taking --port-file) as NAME, output in $TEST_TMP/NAME.out; wait
+#              for its port file (at most SECONDS, default 5), else bail out; sets
+#              NAME_PORTS to the line it wrote there (its port, or ports/addresses)
 # Registry:  start_registry NAME [EXTRA_YAML]  sets NAME_PID; exports NAME_PORT, NAME_ADDR (127.0.0.1:PORT),
 #              NAME_LOG (access log), NAME_DIR (storage); EXTRA_YAML is deep-merged
 #              into the generated config (e.g. an auth: section)
@@ -518,20 +522,38 @@ if [ -n "${CCREG_WRAPPER:-}" ] && [ -z "${CCREG_REAL:-}" ]; then
 	export CCREG CCREG_REAL
 fi
 
+# start_proxy [-w SECONDS] NAME SCRIPT ARGS...: tests/SCRIPT --port-file FILE ARGS...
+# in the background (spawn NAME: killed at exit); waits until it has written
+# FILE ($TEST_TMP/NAME.port) and sets NAME_PORTS to what it wrote.  Bails out
+# when the script exits first or SECONDS pass.
+start_proxy()
+{
+	local secs=5 name script pf out pid i
+	if [ "$1" = -w ]; then
+		secs=$2
+		shift 2
+	fi
+	name=$1 script=$2 pf=$TEST_TMP/$1.port out=$TEST_TMP/$1.out pid=$1_PID
+	shift 2
+	rm -f "$pf"
+	spawn "$name" "$out" "$PY" "$SRCDIR/tests/$script" --port-file "$pf" "$@"
+	for ((i = 0; i < secs * 20; i++)); do
+		[ -s "$pf" ] && break
+		_alive "${!pid}" || break
+		sleep 0.05
+	done
+	[ -s "$pf" ] || bail_out "$name ($script) did not start: $(cat "$out")"
+	printf -v "${name}_PORTS" '%s' "$(cat "$pf")"
+}
+
 # hub_start NAME UPSTREAM ARGS...: hubproxy in front of UPSTREAM; sets NAME_HUB,
 # NAME_CDN (addresses) and NAME_HLOG (its access log).
 hub_start()
 {
-	local name=$1 up=$2 i
+	local name=$1 up=$2 ports
 	shift 2
-	rm -f "$TEST_TMP/$name.ports"
-	spawn "$name" "$TEST_TMP/$name.out" $PY "$SRCDIR/tests/hubproxy.py" --upstream "$up" \
-		--port-file "$TEST_TMP/$name.ports" --log "$TEST_TMP/$name.jsonl" "$@"
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$TEST_TMP/$name.ports" ] && break
-		sleep 0.05
-	done
-	[ -s "$TEST_TMP/$name.ports" ] || bail_out "hubproxy $name did not start: $(cat "$TEST_TMP/$name.out")"
-	read -r "${name}_HUB" "${name}_CDN" <"$TEST_TMP/$name.ports"
+	start_proxy "$name" hubproxy.py --upstream "$up" --log "$TEST_TMP/$name.jsonl" "$@"
+	ports=${name}_PORTS
+	read -r "${name}_HUB" "${name}_CDN" <<<"${!ports}"
 	printf -v "${name}_HLOG" '%s' "$TEST_TMP/$name.jsonl"
 }

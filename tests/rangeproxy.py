@@ -33,12 +33,13 @@ directly to the registry).
 """
 import argparse
 import http.client
-import http.server
 import re
-import socketserver
 import threading
 import time
 import urllib.parse
+from http.server import ThreadingHTTPServer
+
+import proxylib
 
 LOCK = threading.Lock()
 STATE = {"mode": "honest", "count": 0, "uses": 2, "applied": 0, "sig": 0, "sigs": {}, "delay": 0}
@@ -49,9 +50,7 @@ PIECE = 65536
 
 
 def log(msg):
-    with LOCK:
-        with open(ARGS.log, "a") as f:
-            f.write(msg + "\n")
+    proxylib.append_line(ARGS.log, msg)
 
 
 def parse_range(v):
@@ -61,25 +60,12 @@ def parse_range(v):
     return int(m.group(1)), (int(m.group(2)) if m.group(2) else None)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Handler(proxylib.Handler):
     face = "reg"
-
-    def log_message(self, *a):
-        pass
 
     def note(self, status, extra=""):
         log("%s %s %s range=%s -> %d%s" % (self.face, self.command, self.path,
                                            self.headers.get("Range") or "-", status, extra))
-
-    def simple(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
 
     def upstream(self, path, headers):
         conn = http.client.HTTPConnection(ARGS.upstream, timeout=60)
@@ -138,7 +124,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STATE.update(mode=q.get("mode", "honest"), count=int(q.get("count", 0)),
                              uses=int(q.get("uses", 2)), applied=0, sigs={},
                              delay=int(q.get("delay", 0)))
-            return self.simple(200, b"ok\n")
+            return self.reply(200, b"ok\n")
         if STATE["delay"]:
             time.sleep(STATE["delay"] / 1000)  # a far registry's round trip
         if self.face == "cdn":
@@ -153,7 +139,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STATE["sig"] += 1
                 sig = STATE["sig"]
             loc = "http://127.0.0.1:%d/cdn%s?sig=%d" % (CDN_PORT, u.path, sig)
-            self.simple(307, headers=[("Location", loc)])
+            self.reply(307, headers=[("Location", loc)])
             return self.note(307, " -> sig %d" % sig)
         if mode == "ignore":
             return self.relay(self.path, drop_range=True, note=" (Range ignored)")
@@ -178,15 +164,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = u.path[len("/cdn"):]
         mode = STATE["mode"]
         if mode == "cdn-416" and self.headers.get("Range"):
-            self.simple(416, b"range not supported\n")
+            self.reply(416, b"range not supported\n")
             return self.note(416)
         if mode == "cdn-expire":
             with LOCK:
                 n = STATE["sigs"].get(q.get("sig"), 0) + 1
                 STATE["sigs"][q.get("sig")] = n
             if n > STATE["uses"]:
-                self.simple(403, b"<Error><Code>AccessDenied</Code>"
-                            b"<Message>Request has expired</Message></Error>")
+                self.reply(403, b"<Error><Code>AccessDenied</Code>"
+                           b"<Message>Request has expired</Message></Error>")
                 return self.note(403, " (expired)")
         return self.relay(path)
 
@@ -199,11 +185,6 @@ class CdnHandler(Handler):
     face = "cdn"
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-
-
 def main():
     global ARGS, CDN_PORT
     ap = argparse.ArgumentParser()
@@ -211,14 +192,11 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--log", default="/dev/null")
     ARGS = ap.parse_args()
-    reg = Server(("127.0.0.1", 0), RegHandler)
-    cdn = Server(("127.0.0.1", 0), CdnHandler)
+    reg = ThreadingHTTPServer(("127.0.0.1", 0), RegHandler)
+    cdn = ThreadingHTTPServer(("127.0.0.1", 0), CdnHandler)
     CDN_PORT = cdn.server_address[1]
     threading.Thread(target=cdn.serve_forever, daemon=True).start()
-    with open(ARGS.port_file + ".tmp", "w") as f:
-        f.write("%d %d\n" % (reg.server_address[1], CDN_PORT))
-    import os
-    os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
+    proxylib.write_port_file(ARGS.port_file, "%d %d\n" % (reg.server_address[1], CDN_PORT))
     reg.serve_forever()
 
 

@@ -19,11 +19,12 @@ Every request is logged as one line: METHOD TARGET -> STATUS.
 import argparse
 import hashlib
 import http.client
-import http.server
 import json
-import socketserver
 import threading
 import urllib.parse
+from http.server import ThreadingHTTPServer
+
+import proxylib
 
 LOCK = threading.Lock()
 STATE = {"filter": True, "page": 0}
@@ -33,18 +34,7 @@ HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrad
        "proxy-authorization", "proxy-authenticate"}
 
 
-def log(msg):
-    with LOCK:
-        with open(ARGS.log, "a") as f:
-            f.write(msg + "\n")
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
+class Handler(proxylib.Handler):
     def body(self):
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             out = b""
@@ -59,15 +49,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(n) if n else b""
 
-    def reply(self, status, headers, data):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-        log("%s %s -> %d" % (self.command, self.path, status))
+    def answer(self, status, data, headers=(), length=None):
+        """The response (proxylib's reply), then its log line."""
+        self.reply(status, data, headers, length)
+        proxylib.append_line(ARGS.log, "%s %s -> %d" % (self.command, self.path, status))
 
     def referrers(self, name, digest, query):
         q = urllib.parse.parse_qs(query)
@@ -90,7 +75,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                 % (name, digest, urllib.parse.urlencode(nq))))
         idx = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
                "manifests": found}
-        self.reply(200, headers, json.dumps(idx).encode())
+        self.answer(200, json.dumps(idx).encode(), headers)
 
     def record(self, name, data, ctype, digest):
         try:
@@ -121,7 +106,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     STATE["filter"] = q["filter"][0] == "1"
                 if "page" in q:
                     STATE["page"] = int(q["page"][0])
-            return self.reply(200, [], b"ok\n")
+            return self.answer(200, b"ok\n")
         parts = u.path.split("/")
         if self.command == "GET" and len(parts) > 4 and parts[-2] == "referrers":
             return self.referrers("/".join(parts[2:-2]), parts[-1], u.query)
@@ -148,22 +133,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if subj:
                 headers.append(("OCI-Subject", subj))
         conn.close()
-        self.send_response(resp.status)
-        for k, v in headers:
-            self.send_header(k, v)
         # a HEAD says the length of what a GET would bring
         length = resp.getheader("Content-Length") if self.command == "HEAD" else None
-        self.send_header("Content-Length", length or str(len(out)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(out)
-        log("%s %s -> %d" % (self.command, self.path, resp.status))
+        self.answer(resp.status, out, headers, length or None)
 
     do_GET = do_HEAD = do_PUT = do_POST = do_PATCH = do_DELETE = handle_any
-
-
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
 
 
 def main():
@@ -173,11 +147,8 @@ def main():
     p.add_argument("--port-file", required=True)
     p.add_argument("--log", required=True)
     ARGS = p.parse_args()
-    srv = Server(("127.0.0.1", 0), Handler)
-    with open(ARGS.port_file + ".tmp", "w") as f:
-        f.write("%d\n" % srv.server_address[1])
-    import os
-    os.rename(ARGS.port_file + ".tmp", ARGS.port_file)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    proxylib.write_port_file(ARGS.port_file, "%d\n" % srv.server_address[1])
     srv.serve_forever()
 
 

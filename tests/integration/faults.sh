@@ -48,18 +48,12 @@ start_registry reg2
 A=$reg_ADDR
 B=$reg2_ADDR
 
-# start_proxy NAME UPSTREAM: sets NAME to the proxy's HOST:PORT.
-start_proxy()
+# faultproxy_start NAME UPSTREAM: sets NAME to the proxy's HOST:PORT.
+faultproxy_start()
 {
-	local name=$1 up=$2 pf=$TEST_TMP/$1.port i
-	spawn "proxy_$name" "$TEST_TMP/$name.out" "$PY" "$SRCDIR/tests/faultproxy.py" \
-		--upstream "$up" --port-file "$pf" --log "$TEST_TMP/$name.log" --stall-max 30
-	for ((i = 0; i < 100; i++)); do
-		[ -s "$pf" ] && break
-		sleep 0.05
-	done
-	[ -s "$pf" ] || bail_out "fault proxy $name did not start: $(cat "$TEST_TMP/$name.out")"
-	printf -v "$name" '127.0.0.1:%s' "$(cat "$pf")"
+	local ports=proxy_$1_PORTS
+	start_proxy "proxy_$1" faultproxy.py --upstream "$2" --log "$TEST_TMP/$1.log" --stall-max 30
+	printf -v "$1" '127.0.0.1:%s' "${!ports}"
 }
 ctl() # ctl PROXY QUERY
 {
@@ -239,11 +233,11 @@ worker()
 
 declare -A PX QX
 for cmd in "${COMMANDS[@]}"; do
-	start_proxy "P_$cmd" "$A"
+	faultproxy_start "P_$cmd" "$A"
 	PX[$cmd]=$(eval echo "\$P_$cmd")
 	ln -sf "$TEST_TMP/P_$cmd.log" "$TEST_TMP/$cmd-p.log"
 	if [ "$cmd" = copy ]; then
-		start_proxy "Q_$cmd" "$B"
+		faultproxy_start "Q_$cmd" "$B"
 		QX[$cmd]=$(eval echo "\$Q_$cmd")
 		ln -sf "$TEST_TMP/Q_$cmd.log" "$TEST_TMP/$cmd-q.log"
 	else

@@ -25,11 +25,8 @@ fi
 
 HLOG=$T/hostile.log
 : >"$HLOG"
-spawn hostile "$T/hostile.out" "$PY" "$SRCDIR/tests/hostile.py" --port-file "$T/hostile.port" \
-	--log "$HLOG" --bodies "$T/bodies"
-for ((i = 0; i < 600; i++)); do [ -s "$T/hostile.port" ] && break; sleep 0.1; done
-[ -s "$T/hostile.port" ] || bail_out "hostile.py did not start: $(cat "$T/hostile.out")"
-H=127.0.0.1:$(cat "$T/hostile.port")
+start_proxy -w 60 hostile hostile.py --log "$HLOG" --bodies "$T/bodies"
+H=127.0.0.1:$hostile_PORTS
 diag "hostile registry at $H"
 start_registry dst
 D=$dst_ADDR

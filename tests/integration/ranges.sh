@@ -57,17 +57,9 @@ LSIZE=$(stat -c %s "$T/img/blobs/sha256/${LAYER#sha256:}")
 NRANGES=$(((LSIZE + CHUNK - 1) / CHUNK))
 diag "layer $LAYER: $LSIZE bytes, $NRANGES ranges"
 
-pf=$T/rp.port
-spawn rangeproxy "$T/rp.out" "$PY" "$SRCDIR/tests/rangeproxy.py" --upstream "$A" \
-	--port-file "$pf" --log "$T/rp.log"
-for ((i = 0; i < 100; i++)); do
-	[ -s "$pf" ] && break
-	sleep 0.05
-done
-[ -s "$pf" ] || bail_out "rangeproxy did not start: $(cat "$T/rp.out")"
-P=127.0.0.1:$(cut -d' ' -f1 "$pf")
+start_proxy rangeproxy rangeproxy.py --upstream "$A" --log "$T/rp.log"
+P=127.0.0.1:${rangeproxy_PORTS%% *}
 
-okc() { local name=$1; shift; "$@"; ok $? "$name"; }
 okc() { local name=$1; shift; "$@"; ok $? "$name"; }
 mode() { : >"$T/rp.log"; curl -sf --max-time 5 "http://$P/__rangeproxy/set?$1" >/dev/null; }
 # layer_gets [FACE]: the proxy's log lines for GETs of the layer

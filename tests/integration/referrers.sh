@@ -15,15 +15,8 @@ start_registry reg2
 A=$reg_ADDR
 B=$reg2_ADDR
 
-pf=$T/api.port
-spawn api "$T/api.out" "$PY" "$SRCDIR/tests/referrersapi.py" --upstream "$A" \
-	--port-file "$pf" --log "$T/api.log"
-for ((i = 0; i < 100; i++)); do
-	[ -s "$pf" ] && break
-	sleep 0.05
-done
-[ -s "$pf" ] || bail_out "referrersapi did not start: $(cat "$T/api.out")"
-D=127.0.0.1:$(cat "$pf")
+start_proxy api referrersapi.py --upstream "$A" --log "$T/api.log"
+D=127.0.0.1:$api_PORTS
 
 # Push an image and three referrers (an SBOM and a signature of the image, a
 # signature of the SBOM) with their fallback tags, a cosign-style .sig tag,

@@ -17,15 +17,8 @@ start_registry reg2
 A=$reg_ADDR B=$reg2_ADDR
 check "seed julia-x86_64" seed julia-x86_64 "$A/src/julia:1"
 
-pf=$T/fp.port
-spawn proxy "$T/fp.out" "$PY" "$SRCDIR/tests/faultproxy.py" --upstream "$A" \
-	--port-file "$pf" --log "$T/fp.log"
-for ((i = 0; i < 100; i++)); do
-	[ -s "$pf" ] && break
-	sleep 0.05
-done
-[ -s "$pf" ] || bail_out "fault proxy did not start: $(cat "$T/fp.out")"
-P=127.0.0.1:$(cat "$pf")
+start_proxy proxy faultproxy.py --upstream "$A" --log "$T/fp.log"
+P=127.0.0.1:$proxy_PORTS
 okc() { local name=$1; shift; "$@"; ok $? "$name"; }
 flip() { curl -sf --max-time 5 "http://$P/__faultproxy/set?fault=$1&every=2&match=^GET%20/v2/.*/blobs/" >/dev/null; }
 applied() { curl -sf --max-time 5 "http://$P/__faultproxy/stats" | jq -r .applied; }

@@ -9,8 +9,10 @@
 # A tiny registry serving one manifest and one blob; for each path the
 # first N answers are failures (set per test with a GET /control?...).
 cat >"$TEST_TMP/flaky.py" <<'EOF'
-import hashlib, json, sys, threading, time, urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import hashlib, json, os, sys, threading, time, urllib.parse
+from http.server import ThreadingHTTPServer
+sys.path.insert(0, os.path.join(os.environ["SRCDIR"], "tests"))
+from proxylib import Handler, append_line
 port, log = int(sys.argv[1]), sys.argv[2]
 blob = b"hello from the flaky registry\n"
 bd = "sha256:" + hashlib.sha256(blob).hexdigest()
@@ -20,18 +22,7 @@ manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.ima
 md = "sha256:" + hashlib.sha256(manifest).hexdigest()
 plan = {"fail": 0, "status": 429, "retry_after": "1"}
 lock = threading.Lock()
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a):
-        pass
-    def reply(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+class H(Handler):
     def do_HEAD(self):
         self.do_GET()
     def do_GET(self):
@@ -42,8 +33,7 @@ class H(BaseHTTPRequestHandler):
                 plan.update({k: v[0] for k, v in q.items()})
                 plan["fail"] = int(plan["fail"])
             return self.reply(200, b"ok")
-        with open(log, "a") as f:
-            f.write("%.3f %s %s\n" % (time.time(), self.command, u.path))
+        append_line(log, "%.3f %s %s" % (time.time(), self.command, u.path))
         if u.path == "/v2/":
             return self.reply(200, b"{}")
         with lock:
