@@ -5,7 +5,6 @@
  * bodies run on easy handles of their own. */
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <strings.h>
@@ -229,14 +228,6 @@ struct xfer {
 	bool sink_failed;
 	int64_t sent; /* request body bytes handed to curl */
 };
-
-/* CURLOPT_XFERINFOFUNCTION, for requests that can be cancelled */
-static int on_progress(void *ud, curl_off_t dlt, curl_off_t dln, curl_off_t ult, curl_off_t uln)
-{
-	const struct xfer *x = ud;
-	(void)dlt, (void)dln, (void)ult, (void)uln;
-	return atomic_load(x->req->cancel) ? 1 : 0;
-}
 
 static void set_header(char **dst, const char *v, size_t n, bool append)
 {
@@ -594,9 +585,6 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	if (req->src)
 		curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, REG_BLOB_BUFFER);
 	curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, NULL);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, req->cancel ? 0L : 1L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, req->cancel ? on_progress : NULL);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
 	if (mux) {
 		curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 		/* over TLS, wait for a connection being set up to say whether it
@@ -679,8 +667,6 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 		if (rc == CURLE_OK)
 			reg_log(c, "%s %s %ld %lldB %ldms%s%s", m, shown, resp->status,
 			        (long long)(resp->received + x.sent), ms, auth ? " (auth)" : "", tail);
-		else if (req->cancel && atomic_load(req->cancel))
-			reg_log(c, "%s %s given up (%ldms)", m, shown, ms);
 		else
 			reg_log(c, "%s %s failed: %s (%ldms)", m, shown,
 			        resp->curl_error[0] ? resp->curl_error : curl_easy_strerror(rc), ms);
@@ -779,70 +765,10 @@ long reg_backoff(struct reg_client *c, int attempt, const char *retry_after)
 	return ms;
 }
 
-/* The request itself over plain HTTP, sent while the TLS probe runs: when
- * the port does not speak TLS, its answer is there when the probe fails
- * (one round trip on first contact instead of two). */
-struct plain_try {
-	struct reg_repo *repo;
-	struct reg_request req; /* the caller's, cancellable */
-	char *url;
-	atomic_bool cancel;
-	struct reg_response resp;
-	oci_error err;
-	int rc;
-	pthread_t thread;
-	bool running;
-};
-
-static void *plain_try_run(void *ud)
-{
-	struct plain_try *t = ud;
-	t->rc = perform(t->repo, &t->req, t->url, NULL, true, &t->resp, &t->err);
-	return NULL;
-}
-
-/* Only a request that is safe to send twice and whose answer can be thrown
- * away (no body, no sink), to a host where plain HTTP is allowed anyway. */
-static void plain_try_start(struct plain_try *t, struct reg_repo *repo, const struct reg_request *req)
-{
-	memset(t, 0, sizeof *t);
-	if (req->body || req->src || req->sink)
-		return;
-	t->repo = repo;
-	t->req = *req;
-	t->req.cancel = &t->cancel;
-	atomic_init(&t->cancel, false);
-	t->url = full_url(repo, REG_SCHEME_HTTP, req->url);
-	t->running = pthread_create(&t->thread, NULL, plain_try_run, t) == 0;
-	if (!t->running)
-		free(t->url);
-}
-
-/* Wait for it (after cancelling it, unless its answer is wanted): true
- * when it answered, its response then moved into resp. */
-static bool plain_try_finish(struct plain_try *t, bool want, struct reg_response *resp)
-{
-	if (!t->running)
-		return false;
-	if (!want)
-		atomic_store(&t->cancel, true);
-	pthread_join(t->thread, NULL);
-	free(t->url);
-	t->running = false;
-	if (want && t->rc == 0) {
-		reg_response_release(resp);
-		*resp = t->resp;
-		return true;
-	}
-	reg_response_release(&t->resp);
-	return false;
-}
-
 /* Decide the scheme of a host on first contact: HTTPS, or HTTP when the
  * host may be plain and its port does not speak TLS. */
 static int pick_scheme(struct reg_repo *repo, struct reg_host *hs, const struct reg_request *req,
-                       struct plain_try *pt, struct reg_response *resp, bool *done,
-                       oci_error *err)
+                       struct reg_response *resp, bool *done, oci_error *err)
 {
 	struct reg_client *c = repo->c;
 	bool insecure = host_is_insecure(c, repo->host);
@@ -854,28 +780,22 @@ static int pick_scheme(struct reg_repo *repo, struct reg_host *hs, const struct 
 	 * ~1 MB of RSS) and, when TLS answers, the request is made again with
 	 * verification, which then never falls back.  An unverified probe is
 	 * always the bare GET /v2/: the request itself (its path, its body)
-	 * never goes to a server whose certificate was not checked.  Over
-	 * plain HTTP, which such a host allows, the request goes out at once
-	 * alongside the probe (pt, started by the caller); TLS wins when the
-	 * port speaks it. */
+	 * never goes to a server whose certificate was not checked. */
 	bool verify = !c->o.insecure_all && !insecure;
 	const struct reg_request *r = req->body || req->src || !verify ? &probe : req;
 	_cleanup_free_ char *purl = full_url(repo, REG_SCHEME_HTTPS, r->url);
 	int rc = perform(repo, r, purl, NULL, verify, resp, err);
-	bool plain = rc < 0 && rc != -2 && insecure && resp->curl_code == CURLE_SSL_CONNECT_ERROR;
-	bool answered = plain_try_finish(pt, plain, resp);
 	if (rc == 0) {
-		__atomic_store_n(&hs->scheme, REG_SCHEME_HTTPS, __ATOMIC_RELEASE);
+		hs->scheme = REG_SCHEME_HTTPS;
 		*done = r == req && (verify || c->o.insecure_all);
 		return 0;
 	}
 	if (rc == -2)
 		return -1;
-	if (plain) {
+	if (insecure && resp->curl_code == CURLE_SSL_CONNECT_ERROR) {
 		reg_log(c, "%s does not speak TLS; using plain HTTP (allowed for this host)",
 		        repo->host);
-		__atomic_store_n(&hs->scheme, REG_SCHEME_HTTP, __ATOMIC_RELEASE);
-		*done = answered;
+		hs->scheme = REG_SCHEME_HTTP;
 		oci_err_clear(err);
 		return 0;
 	}
@@ -904,22 +824,15 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 	bool auth_retried = false;
 	int attempt = 0;
 
-	/* First contact: parallel requests wait for one probe instead of each
-	 * paying a TLS attempt.  Where plain HTTP is allowed, each sends itself
-	 * over plain HTTP meanwhile (plain_try), kept if the probe says plain. */
-	struct plain_try pt = { 0 };
-	/* not under probe_lock: the prober holds it for the probe's round trip */
-	bool first = on_registry &&
-	             __atomic_load_n(&hs->scheme, __ATOMIC_ACQUIRE) == REG_SCHEME_UNKNOWN;
-	if (first && host_is_insecure(c, repo->host))
-		plain_try_start(&pt, repo, req);
-
-	bool done = false; /* resp already answers req (the probe or pt was req) */
+	bool have_resp = false; /* resp already answers req (the scheme probe was req) */
 	pthread_mutex_lock(&hs->probe_lock);
-	if (first && hs->scheme == REG_SCHEME_UNKNOWN) {
+	if (on_registry && hs->scheme == REG_SCHEME_UNKNOWN) {
+		/* first contact: parallel requests wait for one probe instead of
+		 * each paying a TLS attempt */
+		bool done = false;
 		int rc;
 		for (;;) {
-			rc = pick_scheme(repo, hs, req, &pt, resp, &done, err);
+			rc = pick_scheme(repo, hs, req, resp, &done, err);
 			if (rc == 0 || req->no_retry || attempt >= max_retries ||
 			    !retryable_curl(resp->curl_code))
 				break;
@@ -928,13 +841,12 @@ int reg_http(struct reg_repo *repo, const struct reg_request *req, struct reg_re
 		pthread_mutex_unlock(&hs->probe_lock);
 		if (rc < 0)
 			return -1;
+		if (done && resp->status != 401 && !retryable_status(resp->status))
+			return 0;
+		have_resp = done && resp->status == 401;
 	} else {
 		pthread_mutex_unlock(&hs->probe_lock);
-		done = plain_try_finish(&pt, hs->scheme == REG_SCHEME_HTTP, resp);
 	}
-	if (done && resp->status != 401 && !retryable_status(resp->status))
-		return 0;
-	bool have_resp = done && resp->status == 401;
 
 	for (;;) {
 		_cleanup_free_ char *auth = NULL;

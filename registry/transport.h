@@ -20,7 +20,6 @@
 #define CCREG_REGISTRY_TRANSPORT_H
 
 #include <curl/curl.h>
-#include <stdatomic.h>
 
 #include "oci/util.h"
 #include "registry/client.h"
@@ -69,9 +68,6 @@ struct reg_request {
 	bool no_auth;      /* do not send the registry's credentials */
 	bool blob_timeout; /* no whole-request timeout (long blob bodies) */
 	bool no_retry;     /* the caller handles retries (blob resume) */
-	/* set (by another thread): give the transfer up, even while it waits
-	 * for a server that says nothing (checked about once a second) */
-	const atomic_bool *cancel;
 };
 
 struct reg_response {
