@@ -4,7 +4,8 @@ Docker Hub (registry-1.docker.io plus its CDN), loopback only.
 
     hubproxy.py --upstream HOST:PORT [--listen 127.0.0.1] [--port 0]
                 [--cdn-listen 127.0.0.2] [--cdn-port 0] [--quota 100]
-                [--window 21600] [--url-ttl 20] [--port-file FILE] [--log FILE]
+                [--window 21600] [--url-ttl 20] [--rtt-ms 0] [--port-file FILE]
+                [--log FILE]
 
 Registry side (--listen:--port), a threaded HTTP/1.1 reverse proxy with
 keep-alive in front of --upstream:
@@ -24,6 +25,8 @@ keep-alive in front of --upstream:
     valid for --url-ttl seconds.  Blob HEADs and everything else (uploads,
     tags, the /v2/ probe, 401 challenges naming a token service elsewhere)
     pass through unchanged.
+  * --rtt-ms: every registry-side answer waits that long first, a far
+    registry's round trip (the control requests do not).
 CDN side (--cdn-listen:--cdn-port): GET/HEAD of a signed URL fetches the blob
 from the registry (as the client that was redirected, with its Authorization)
 and streams it, passing Range / Content-Range through (206).  An expired URL
@@ -297,6 +300,8 @@ class Handler(proxylib.Handler):
         self.client = token_subject(self.headers.get("Authorization")) or self.client_address[0]
         if path.startswith("/__hubproxy/"):
             return self.control()
+        if ARGS.rtt_ms:
+            time.sleep(ARGS.rtt_ms / 1000)  # a far registry's round trip
         m = MANIFEST.match(path)
         if m and self.command in ("GET", "HEAD"):
             return self.manifest()
@@ -437,6 +442,8 @@ def main():
     ap.add_argument("--quota", type=int, default=100, help="manifest GETs per client")
     ap.add_argument("--window", type=int, default=21600, help="seconds, for the headers")
     ap.add_argument("--url-ttl", type=float, default=20.0, help="seconds a CDN URL is valid")
+    ap.add_argument("--rtt-ms", type=int, default=0,
+                    help="every registry-side answer waits this long first (a far registry)")
     ap.add_argument("--port-file")
     ap.add_argument("--log", default="/dev/null")
     ARGS = ap.parse_args()

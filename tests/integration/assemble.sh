@@ -84,6 +84,19 @@ is "$n" "$(($(count_requests "$reg_LOG" '.*' '.*') + 1))" \
 ok "$((depth >= 5 && depth <= 7 ? 0 : 1))" \
 	"  depth $depth of $n requests: probe, sources, configs, mounts (5 on 4 jobs), children, index"
 
+# A far registry (hubproxy: each answer waits 150 ms): a new tag's blobs are
+# mounted while the configs are read, so the longest chain is the HTTPS
+# probe, the sources (with the tag's HEAD), the mounts (5 on 4 jobs: two
+# deep) alongside the configs (a 307 to the CDN and the CDN's answer), the
+# children, the index: 6.  Mounting after the configs made it 8.
+hub_start far "$A" --rtt-ms 150
+check "assemble -v through a far registry" "$CCREG" --no-cache -v assemble --to "$far_HUB/cat/far:1" \
+	"$far_HUB/cat/julia-x86_64:1.10.1" "$far_HUB/cat/julia-arm64:1.10.1"
+far=$(tail -1 <<<"$ERR")
+is "$(sed 's/.*(\([0-9]*\) one.*/\1/' <<<"$far")" 6 \
+	"  blobs mounted while the configs were read: 6 one after another ($far)"
+stop far
+
 log_clear reg
 check "idempotent rerun" "${cc[@]}" assemble julia:1.10.1
 is "$OUT" "$digest" "rerun prints the same digest"
@@ -160,9 +173,13 @@ is "$(jq -r '.annotations["org.opencontainers.image.title"]' <<<"$oidx")" julia 
 is "$(digest_of "$A/o/julia:latest")" "$odigest" "--also-tag: latest holds the same index"
 is "$(jq -r '.manifests[1].platform.variant' <<<"$oidx")" v8 "arm64 variant v8"
 
+log_clear reg
 check_exit 2 "two children of the same platform are refused" "$CCREG" assemble \
 	--to "$A/o/dup:1" "$A/o/julia-x86_64:1.10.1" "$A/cat/julia-x86_64:1.10.1"
 like "$ERR" "both linux/amd64" "the message names the duplicate platform"
+is "$(count_requests "$reg_LOG" PUT '/v2/o/dup/manifests/.*')" 0 \
+	"  the refused plan wrote no manifest (blobs mounted early stay unreferenced)"
+is "$(digest_of "$A/o/dup:1")" "" "  and no tag"
 check "--format oci forces an OCI index" "$CCREG" assemble --format oci --to "$A/cat/julia:oci" \
 	"$A/cat/julia-x86_64:1.10.1" "$A/cat/julia-arm64:1.10.1"
 is "$(raw "$A/cat/julia:oci" | jq -r .mediaType)" application/vnd.oci.image.index.v1+json "forced OCI index"
