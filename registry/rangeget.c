@@ -385,7 +385,7 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	g.slots = oci_xcalloc((size_t)g.nslots, sizeof *g.slots);
 	for (int i = 0; i < g.nslots; i++)
 		g.slots[i].idx = -1;
-	struct workers ws = { .w = oci_xcalloc((size_t)g.nslots, sizeof *ws.w), .extra = 0 };
+	struct workers ws = { .w = oci_xcalloc((size_t)g.nslots, sizeof *ws.w), .extra = extra };
 	reg_log(c, "%s: %" PRId64 " ranges of %" PRId64 " bytes over %d connections", what, nchunks,
 	        chunk, 1 + extra);
 	/* the slots taken above: start their workers (grow takes no more) */
@@ -396,7 +396,6 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 			break;
 		ws.started++;
 	}
-	ws.extra = extra;
 	int rc = 0;
 	if (ws.started == 0)
 		stop(&g, RG_FALLBACK, "no thread", NULL);
