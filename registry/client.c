@@ -53,6 +53,8 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 	c->o.ca_file = c->ca_file;
 	c->o.auth_file = c->auth_file;
 	c->o.cache_dir = c->cache_dir;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->blob_free, NULL);
 	if (c->ca_file && access(c->ca_file, R_OK) != 0) {
 		oci_err(err, OCI_E_USAGE, "%s: cannot read the CA file", c->ca_file);
 		reg_client_free(c);
@@ -60,7 +62,6 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 	}
 	c->mcache = oci_mcache_new(o->cache_dir, o->cache_max_bytes ? o->cache_max_bytes
 	                                                            : oci_mcache_max_bytes());
-	pthread_mutex_init(&c->lock, NULL);
 	reg_transport_init(c);
 	reg_auth_init(c);
 	return c;
@@ -81,6 +82,8 @@ void reg_client_free(struct reg_client *c)
 	oci_mcache_free(c->mcache);
 	free(c->cache_dir);
 	free(c->spans);
+	pthread_cond_destroy(&c->blob_free);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -868,11 +871,13 @@ int reg_blob_get_range(struct reg_repo *r, const char *digest, int64_t off, size
 	struct reg_response resp = { 0 };
 	int rc = 0;
 
+	reg_blob_slots_enter(r->c);
 	if (reg_blob_fetch(r, url, range, range_sink, &rb, &resp, NULL, err) < 0)
 		rc = oci_err_wrap(err, "%s", w);
 	else if (resp.status != 206)
 		rc = resp.status == 200 ? oci_err(err, OCI_E_REGISTRY, "%s: %s ignored the Range request", w, r->host)
 		                        : reg_http_error(r, w, &resp, err);
+	reg_blob_slots_leave(r->c, 1);
 	*got = rb.len;
 	reg_response_release(&resp);
 	return rc;

@@ -75,7 +75,9 @@ struct reg_options {
 	bool no_cache;           /* read nothing from the caches (results still
 	                          * refresh them; blob locations are recorded but
 	                          * not consulted) */
-	int jobs;                /* connections blob GETs share (ranges of a big blob); 0: 4 */
+	int jobs;                /* blob GETs at once, each on a connection of its own
+	                          * (a big blob's ranges count one each; more
+	                          * wait); 0: 4 */
 	int64_t range_min;       /* blobs from this size are fetched in ranges; 0: 32 MiB */
 	int64_t range_chunk;     /* bytes per range (and per range buffer); 0: 8 MiB */
 	int64_t range_near_ms;   /* a registry whose round trip is under this is near:
@@ -218,7 +220,13 @@ typedef int (*reg_sink_fn)(void *ud, const void *p, size_t n, oci_error *err);
  * sink must discard what it got.  Redirects to other hosts are followed
  * without the registry's Authorization.  A broken body is resumed with a
  * Range request from where it stopped.  With expected_size < 0 the response
- * must declare its length (Content-Length), which then bounds it. */
+ * must declare its length (Content-Length), which then bounds it.
+ *
+ * Every blob GET of the client (these, and reg_blob_get_range) takes one of
+ * `jobs` slots, waiting until one is free, and holds it until it returns: a
+ * caller may run more threads (small requests) without opening more than
+ * `jobs` blob connections.  So a sink must not wait for another blob GET of
+ * the same client to start. */
 int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
                  reg_sink_fn sink, void *ud, oci_error *err);
 /* Make the sink's consumer start over (truncate its file, reset its

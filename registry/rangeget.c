@@ -8,6 +8,7 @@
 
 #include "oci/cleanup.h"
 #include "registry/internal.h"
+#include "registry/parallel.h"
 #include "registry/rangeget.h"
 
 #define RANGE_MIN_DEFAULT ((int64_t)32 << 20)
@@ -19,26 +20,42 @@
  * Far ones (bench/wan: 40 ms) get ranges. */
 #define RANGE_NEAR_US_DEFAULT 10000
 
+static int blob_jobs(const struct reg_client *c)
+{
+	return c->o.jobs > 0 ? c->o.jobs : REG_JOBS_DEFAULT;
+}
+
 void reg_blob_slots_enter(struct reg_client *c)
 {
+	int jobs = blob_jobs(c);
 	pthread_mutex_lock(&c->lock);
+	while (c->blob_busy >= jobs) {
+		c->blob_waiting++;
+		pthread_cond_wait(&c->blob_free, &c->lock);
+		c->blob_waiting--;
+	}
 	c->blob_busy++;
 	pthread_mutex_unlock(&c->lock);
 }
 
 void reg_blob_slots_leave(struct reg_client *c, int n)
 {
+	if (n <= 0)
+		return;
 	pthread_mutex_lock(&c->lock);
 	c->blob_busy -= n;
+	pthread_cond_broadcast(&c->blob_free);
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Take up to want more connections of the client's jobs; returns how many. */
+/* Take up to want more slots without waiting; returns how many.  A thread
+ * waiting in reg_blob_slots_enter comes first: the slots left to it are
+ * not taken (a ranged GET must not starve the small blobs). */
 static int slots_take(struct reg_client *c, int want)
 {
-	int jobs = c->o.jobs > 0 ? c->o.jobs : 4;
+	int jobs = blob_jobs(c);
 	pthread_mutex_lock(&c->lock);
-	int n = jobs - c->blob_busy;
+	int n = jobs - c->blob_busy - c->blob_waiting;
 	n = n < 0 ? 0 : n > want ? want : n;
 	c->blob_busy += n;
 	pthread_mutex_unlock(&c->lock);
@@ -356,7 +373,7 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	if (size < min || size < 2 * chunk)
 		return 1;
 	int64_t nchunks = (size + chunk - 1) / chunk;
-	int want = c->o.jobs > 0 ? c->o.jobs : 4;
+	int want = blob_jobs(c);
 	if (want > nchunks)
 		want = (int)nchunks;
 	int64_t near_us = c->o.range_near_ms < 0 ? RANGE_NEAR_US_DEFAULT : c->o.range_near_ms * 1000;
@@ -370,10 +387,8 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	}
 	/* the caller's own GET holds one slot already; more may come free later */
 	int extra = slots_take(c, want - 1);
-	if (extra < 1) {
-		reg_blob_slots_leave(c, extra);
+	if (extra < 1)
 		return 1;
-	}
 	struct rg g = {
 		.r = r, .path = path, .what = what, .size = size, .chunk = chunk,
 		.nchunks = nchunks, .nslots = want, .next = 1,
