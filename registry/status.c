@@ -21,11 +21,9 @@ const char *reg_status_state_name(enum reg_status_state s)
 	return s <= REG_STATUS_ERROR ? names[s] : "error";
 }
 
-/* Versions run 4 x jobs at once: their HEADs and manifest reads are small
- * requests the transport queues over `jobs` connections per host (HTTP/1.1)
- * or multiplexes on one (HTTP/2).  Config reads are blob GETs on
- * connections of their own: at most `jobs` of them at once (blob_free). */
-#define SMALL_WIDTH 4
+/* Versions run REG_SMALL_WIDTH x jobs at once (registry/parallel.h).
+ * Config reads are blob GETs on connections of their own: at most `jobs`
+ * of them at once (blob_free). */
 
 struct srun {
 	struct reg_status_target *t;
@@ -284,7 +282,7 @@ void reg_status(struct reg_status_target *t, size_t n, const char *cache_dir, in
 	pthread_mutex_init(&r.mu, NULL);
 	pthread_cond_init(&r.cv, NULL);
 	if (n)
-		reg_parallel_all(n, width * SMALL_WIDTH, job, &r, &e);
+		reg_parallel_all(n, width * REG_SMALL_WIDTH, job, &r, &e);
 	pthread_mutex_destroy(&r.mu);
 	pthread_cond_destroy(&r.cv);
 }
