@@ -100,8 +100,12 @@ struct reg_client {
 	/* rangeget.c, under lock: the client's blob GET slots, at most `jobs`
 	 * taken: blob GETs under way and the extra connections of ranged ones
 	 * (blob_busy), and threads waiting in reg_blob_slots_enter for one
-	 * (blob_waiting; ranged GETs leave them the slots that come free) */
+	 * (blob_waiting; ranged GETs leave them the slots that come free);
+	 * and the digests of the GETs under way that take single flight
+	 * (blob_one: the callers' strings, see reg_blob_slots_enter) */
 	int blob_busy, blob_waiting;
+	const char **blob_one;
+	size_t n_blob_one, cap_blob_one;
 
 	/* traffic.c, under lock: counts, and each exchange's span with -v */
 	struct reg_traffic traffic;

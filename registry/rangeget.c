@@ -25,25 +25,54 @@ static int blob_jobs(const struct reg_client *c)
 	return c->o.jobs > 0 ? c->o.jobs : REG_JOBS_DEFAULT;
 }
 
-void reg_blob_slots_enter(struct reg_client *c)
+/* Is a GET of digest that takes single flight under way?  Under c->lock. */
+static bool fetching(const struct reg_client *c, const char *digest)
 {
-	int jobs = blob_jobs(c);
-	pthread_mutex_lock(&c->lock);
-	while (c->blob_busy >= jobs) {
-		c->blob_waiting++;
-		pthread_cond_wait(&c->blob_free, &c->lock);
-		c->blob_waiting--;
-	}
-	c->blob_busy++;
-	pthread_mutex_unlock(&c->lock);
+	for (size_t i = 0; i < c->n_blob_one; i++)
+		if (strcmp(c->blob_one[i], digest) == 0)
+			return true;
+	return false;
 }
 
-void reg_blob_slots_leave(struct reg_client *c, int n)
+bool reg_blob_slots_enter(struct reg_client *c, const char *one)
+{
+	int jobs = blob_jobs(c);
+	bool waited = false;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		bool same = one && fetching(c, one);
+		if (!same && c->blob_busy < jobs)
+			break;
+		/* only a wait for a slot keeps ranged GETs from taking more */
+		int for_slot = !same;
+		waited = true;
+		c->blob_waiting += for_slot;
+		pthread_cond_wait(&c->blob_free, &c->lock);
+		c->blob_waiting -= for_slot;
+	}
+	c->blob_busy++;
+	if (one) {
+		if (c->n_blob_one == c->cap_blob_one) {
+			c->cap_blob_one = c->cap_blob_one ? 2 * c->cap_blob_one : 8;
+			c->blob_one = oci_xrealloc(c->blob_one, c->cap_blob_one * sizeof *c->blob_one);
+		}
+		c->blob_one[c->n_blob_one++] = one;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return waited;
+}
+
+void reg_blob_slots_leave(struct reg_client *c, int n, const char *one)
 {
 	if (n <= 0)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->blob_busy -= n;
+	for (size_t i = 0; one && i < c->n_blob_one; i++)
+		if (c->blob_one[i] == one) {
+			c->blob_one[i] = c->blob_one[--c->n_blob_one];
+			break;
+		}
 	pthread_cond_broadcast(&c->blob_free);
 	pthread_mutex_unlock(&c->lock);
 }
@@ -434,6 +463,6 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	free(g.loc.url);
 	pthread_mutex_destroy(&g.mu);
 	pthread_cond_destroy(&g.cv);
-	reg_blob_slots_leave(c, ws.extra);
+	reg_blob_slots_leave(c, ws.extra, NULL);
 	return rc;
 }

@@ -51,11 +51,17 @@ int reg_blob_fetch(struct reg_repo *r, const char *path, const char *range, reg_
 
 /* The client's blob GET slots, `jobs` of them: enter (waiting until one is
  * free) and leave around every blob GET, so that at most `jobs` run at
- * once, each on a connection of its own.  leave gives back n slots (a
- * ranged GET's extra ones too).  A thread holding a slot must not enter
- * again: with every slot held, it would wait for itself. */
-void reg_blob_slots_enter(struct reg_client *c);
-void reg_blob_slots_leave(struct reg_client *c, int n);
+ * once, each on a connection of its own.  enter returns true when it had
+ * to wait.  leave gives back n slots (a ranged GET's extra ones too).  A
+ * thread holding a slot must not enter again: with every slot held, it
+ * would wait for itself.
+ *
+ * one: the digest of a blob a cache keeps (reg_blob_get_cached), else
+ * NULL.  Single flight: enter also waits while another GET that passed the
+ * same digest holds a slot, and leave (passing the same pointer) ends it;
+ * the caller looks in the cache again after a wait. */
+bool reg_blob_slots_enter(struct reg_client *c, const char *one);
+void reg_blob_slots_leave(struct reg_client *c, int n, const char *one);
 
 /* Fetch the blob at path (size bytes) in ranges into sink, in order.
  * Returns 0 when all size bytes went to sink; 1 when the caller should go
