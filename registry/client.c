@@ -53,6 +53,8 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 	c->o.ca_file = c->ca_file;
 	c->o.auth_file = c->auth_file;
 	c->o.cache_dir = c->cache_dir;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->blob_free, NULL);
 	if (c->ca_file && access(c->ca_file, R_OK) != 0) {
 		oci_err(err, OCI_E_USAGE, "%s: cannot read the CA file", c->ca_file);
 		reg_client_free(c);
@@ -60,7 +62,6 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 	}
 	c->mcache = oci_mcache_new(o->cache_dir, o->cache_max_bytes ? o->cache_max_bytes
 	                                                            : oci_mcache_max_bytes());
-	pthread_mutex_init(&c->lock, NULL);
 	reg_transport_init(c);
 	reg_auth_init(c);
 	return c;
@@ -81,6 +82,9 @@ void reg_client_free(struct reg_client *c)
 	oci_mcache_free(c->mcache);
 	free(c->cache_dir);
 	free(c->spans);
+	free(c->blob_one);
+	pthread_cond_destroy(&c->blob_free);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -779,9 +783,9 @@ static int blob_get_once(struct reg_repo *r, const char *url, const char *w, int
 }
 
 /* limit: the blob's size (exact), or the most it may have (-1: what the
- * response declares). */
-static int blob_get(struct reg_repo *r, const char *digest, int64_t limit, bool exact,
-                    reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err)
+ * response declares).  The caller holds a blob GET slot. */
+static int blob_get_held(struct reg_repo *r, const char *digest, int64_t limit, bool exact,
+                         reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err)
 {
 	int64_t expected_size = exact ? limit : -1;
 	_cleanup_free_ char *url = api_path(r, "blobs", digest);
@@ -790,7 +794,6 @@ static int blob_get(struct reg_repo *r, const char *digest, int64_t limit, bool 
 
 	if (oci_digest_validate(digest, err) < 0)
 		return oci_err_wrap(err, "%s", r->name);
-	reg_blob_slots_enter(r->c);
 	/* a blob whose bytes are wrong (a bad CDN edge or proxy) is fetched
 	 * again from zero, twice, when the consumer can start over */
 	for (int round = 0;; round++) {
@@ -819,7 +822,15 @@ static int blob_get(struct reg_repo *r, const char *digest, int64_t limit, bool 
 	}
 	if (rc == 0)
 		seen(r, digest);
-	reg_blob_slots_leave(r->c, 1);
+	return rc;
+}
+
+static int blob_get(struct reg_repo *r, const char *digest, int64_t limit, bool exact,
+                    reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err)
+{
+	reg_blob_slots_enter(r->c, NULL);
+	int rc = blob_get_held(r, digest, limit, exact, sink, restart, ud, err);
+	reg_blob_slots_leave(r->c, 1, NULL);
 	return rc;
 }
 
@@ -839,6 +850,65 @@ int reg_blob_get_max(struct reg_repo *r, const char *digest, int64_t max_size, r
                      void *ud, oci_error *err)
 {
 	return blob_get(r, digest, max_size, false, sink, NULL, ud, err);
+}
+
+struct mem_get {
+	struct oci_buf *b;
+	size_t max;
+};
+
+static int mem_sink(void *ud, const void *p, size_t n, oci_error *err)
+{
+	struct mem_get *m = ud;
+	if (m->b->len + n > m->max)
+		return oci_err(err, OCI_E_REGISTRY, "blob larger than %zu MiB", m->max >> 20);
+	oci_buf_append(m->b, p, n);
+	return 0;
+}
+
+static int mem_restart(void *ud, oci_error *err)
+{
+	(void)err;
+	((struct mem_get *)ud)->b->len = 0;
+	return 0;
+}
+
+/* The blob from the cache into out when it is there whole; else out empty. */
+static bool blob_cached(struct reg_client *c, const char *kind, const char *digest, int64_t size,
+                        size_t max, struct oci_buf *out)
+{
+	if (cache_get(c, kind, digest, max, out) && (size < 0 || out->len == (size_t)size))
+		return true;
+	oci_buf_release(out);
+	return false;
+}
+
+int reg_blob_get_cached(struct reg_repo *r, const char *kind, const char *digest, int64_t size,
+                        size_t max, struct oci_buf *out, oci_error *err)
+{
+	struct reg_client *c = r->c;
+	/* content-addressed: the cache answers for any repository */
+	if (blob_cached(c, kind, digest, size, max, out))
+		return 0;
+	/* with a cache to answer, readers of one digest wait for the GET
+	 * under way and look again, as after any wait for a slot: another
+	 * thread may have brought the blob meanwhile */
+	const char *one = c->mcache && !c->o.no_cache ? digest : NULL;
+	int rc = 0;
+	if (!reg_blob_slots_enter(c, one) || !blob_cached(c, kind, digest, size, max, out)) {
+		struct mem_get m = { out, max };
+		rc = blob_get_held(r, digest, size, size >= 0, mem_sink, mem_restart, &m, err);
+		if (rc == 0) {
+			if (!out->data)
+				oci_buf_append(out, "", 0);
+			/* before the slot goes: the readers waiting look next */
+			cache_put(c, kind, digest, out->data, out->len);
+		} else {
+			oci_buf_release(out);
+		}
+	}
+	reg_blob_slots_leave(c, 1, one);
+	return rc;
 }
 
 struct range_buf {
@@ -868,11 +938,13 @@ int reg_blob_get_range(struct reg_repo *r, const char *digest, int64_t off, size
 	struct reg_response resp = { 0 };
 	int rc = 0;
 
+	reg_blob_slots_enter(r->c, NULL);
 	if (reg_blob_fetch(r, url, range, range_sink, &rb, &resp, NULL, err) < 0)
 		rc = oci_err_wrap(err, "%s", w);
 	else if (resp.status != 206)
 		rc = resp.status == 200 ? oci_err(err, OCI_E_REGISTRY, "%s: %s ignored the Range request", w, r->host)
 		                        : reg_http_error(r, w, &resp, err);
+	reg_blob_slots_leave(r->c, 1, NULL);
 	*got = rb.len;
 	reg_response_release(&resp);
 	return rc;

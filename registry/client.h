@@ -28,7 +28,7 @@
  * brings is stored.  A tag the cache has never seen is read with a GET at
  * once (the HEAD would only delay it by a round trip), unless the caller
  * reads many tags that may share a digest (reg_manifest_get_shared).  reg_blob_read (registry/image.h) does the same for
- * configs (reg_cache_get / reg_cache_put).  So every caller (verify, audit,
+ * configs (reg_blob_get_cached).  So every caller (verify, audit,
  * inspect, assemble, copy, pull, the image walk) reads each document once
  * per machine.  A cached document
  * says nothing about whether a repository still holds it: callers that
@@ -75,7 +75,9 @@ struct reg_options {
 	bool no_cache;           /* read nothing from the caches (results still
 	                          * refresh them; blob locations are recorded but
 	                          * not consulted) */
-	int jobs;                /* connections blob GETs share (ranges of a big blob); 0: 4 */
+	int jobs;                /* blob GETs at once, each on a connection of its own
+	                          * (a big blob's ranges count one each; more
+	                          * wait); 0: 4 */
 	int64_t range_min;       /* blobs from this size are fetched in ranges; 0: 32 MiB */
 	int64_t range_chunk;     /* bytes per range (and per range buffer); 0: 8 MiB */
 	int64_t range_near_ms;   /* a registry whose round trip is under this is near:
@@ -195,7 +197,7 @@ int reg_referrers_get(struct reg_repo *r, const char *digest, const char *artifa
 
 /* Read and fill the client's cache (oci/mcache.h; kind OCI_MCACHE_MANIFESTS
  * or OCI_MCACHE_CONFIGS) for documents fetched by digest outside
- * reg_manifest_get, e.g. configs (reg_blob_read).  get: false on a miss,
+ * reg_manifest_get and reg_blob_get_cached.  get: false on a miss,
  * without a cache, or with no_cache.  put: best effort; a cache that cannot
  * be written is said once with -v and not written again in this client. */
 bool reg_cache_get(struct reg_repo *r, const char *kind, const char *digest, size_t max,
@@ -218,7 +220,13 @@ typedef int (*reg_sink_fn)(void *ud, const void *p, size_t n, oci_error *err);
  * sink must discard what it got.  Redirects to other hosts are followed
  * without the registry's Authorization.  A broken body is resumed with a
  * Range request from where it stopped.  With expected_size < 0 the response
- * must declare its length (Content-Length), which then bounds it. */
+ * must declare its length (Content-Length), which then bounds it.
+ *
+ * Every blob GET of the client (these, reg_blob_get_range,
+ * reg_blob_get_cached) takes one of `jobs` slots, waiting until one is
+ * free, and holds it until it returns: a caller may run more threads
+ * (small requests) without opening more than `jobs` blob connections.  So
+ * a sink must not wait for another blob GET of the same client to start. */
 int reg_blob_get(struct reg_repo *r, const char *digest, int64_t expected_size,
                  reg_sink_fn sink, void *ud, oci_error *err);
 /* Make the sink's consumer start over (truncate its file, reset its
@@ -243,6 +251,13 @@ int reg_blob_get_max(struct reg_repo *r, const char *digest, int64_t max_size, r
  * gzip trailers).  *got set to the bytes received. */
 int reg_blob_get_range(struct reg_repo *r, const char *digest, int64_t off, size_t len,
                        void *buf, size_t *got, oci_error *err);
+/* A small blob (configs: kind OCI_MCACHE_CONFIGS) into memory through the
+ * client's cache: from the cache when it holds the blob (size bytes; -1:
+ * any), else a GET as reg_blob_get_restart's (at most max bytes), and
+ * stored.  With a cache to answer them, concurrent reads of one digest in
+ * the client make one GET: the others wait for it, then read the cache. */
+int reg_blob_get_cached(struct reg_repo *r, const char *kind, const char *digest, int64_t size,
+                        size_t max, struct oci_buf *out, oci_error *err);
 
 /* Supplies upload bytes: fill up to n bytes, return the count, 0 at the end,
  * -1 on failure (filling err). */

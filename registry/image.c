@@ -458,46 +458,14 @@ int reg_image_get(struct reg_repo *r, const char *reference, const struct oci_pl
 
 /* --- configs ------------------------------------------------------------------- */
 
-struct mem_sink {
-	struct oci_buf *b;
-};
-
-static int mem_sink(void *ud, const void *p, size_t n, oci_error *err)
-{
-	struct mem_sink *m = ud;
-	if (m->b->len + n > REG_MAX_CONFIG)
-		return oci_err(err, OCI_E_REGISTRY, "blob larger than %d MiB", REG_MAX_CONFIG >> 20);
-	oci_buf_append(m->b, p, n);
-	return 0;
-}
-
-static int mem_restart(void *ud, oci_error *err)
-{
-	(void)err;
-	((struct mem_sink *)ud)->b->len = 0;
-	return 0;
-}
-
 int reg_blob_read(struct reg_repo *r, const struct oci_descriptor *d, struct oci_buf *out,
                   oci_error *err)
 {
-	struct mem_sink m = { out };
 	if (d->size > REG_MAX_CONFIG)
 		return oci_err(err, OCI_E_REGISTRY, "%s: %s is %lld bytes, more than a config may be",
 		               reg_repo_name(r), d->digest, (long long)d->size);
-	/* content-addressed: the client's cache answers for any repository */
-	if (reg_cache_get(r, OCI_MCACHE_CONFIGS, d->digest, REG_MAX_CONFIG, out) &&
-	    (d->size < 0 || out->len == (size_t)d->size))
-		return 0;
-	oci_buf_release(out);
-	if (reg_blob_get_restart(r, d->digest, d->size, mem_sink, mem_restart, &m, err) < 0) {
-		oci_buf_release(out);
-		return -1;
-	}
-	if (!out->data)
-		oci_buf_append(out, "", 0);
-	reg_cache_put(r, OCI_MCACHE_CONFIGS, d->digest, out->data, out->len);
-	return 0;
+	return reg_blob_get_cached(r, OCI_MCACHE_CONFIGS, d->digest, d->size, REG_MAX_CONFIG, out,
+	                           err);
 }
 
 int reg_config_get(struct reg_repo *r, const struct oci_descriptor *d, struct oci_config *out,

@@ -75,6 +75,9 @@ struct reg_client {
 	 * (transport), the tokens and per-host auth state (auth), and
 	 * reg_repo.scopes */
 	pthread_mutex_t lock;
+	/* rangeget.c: signalled under lock when blob GET slots come free
+	 * (blob_busy below) */
+	pthread_cond_t blob_free;
 	/* transport.c (reg_transport_init / reg_transport_release) */
 	CURLSH *share;
 	pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
@@ -94,8 +97,15 @@ struct reg_client {
 	struct oci_mcache *mcache;
 	bool cache_broken;
 
-	/* rangeget.c: blob GETs under way (and extra range connections), under lock */
-	int blob_busy;
+	/* rangeget.c, under lock: the client's blob GET slots, at most `jobs`
+	 * taken: blob GETs under way and the extra connections of ranged ones
+	 * (blob_busy), and threads waiting in reg_blob_slots_enter for one
+	 * (blob_waiting; ranged GETs leave them the slots that come free);
+	 * and the digests of the GETs under way that take single flight
+	 * (blob_one: the callers' strings, see reg_blob_slots_enter) */
+	int blob_busy, blob_waiting;
+	const char **blob_one;
+	size_t n_blob_one, cap_blob_one;
 
 	/* traffic.c, under lock: counts, and each exchange's span with -v */
 	struct reg_traffic traffic;

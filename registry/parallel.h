@@ -15,6 +15,14 @@
 
 #define REG_JOBS_DEFAULT 4
 
+/* Threads per job for runs of small requests (HEADs, manifest GETs):
+ * REG_SMALL_WIDTH x jobs at once.  The transport queues small requests
+ * over at most `jobs` connections per host on HTTP/1.1 and multiplexes
+ * them on one over HTTP/2, where the extra width pays (registry/mux.h).
+ * Blob GETs among them stay at most `jobs` at once: each takes one of the
+ * client's blob GET slots (registry/rangeget.h), waiting for it. */
+#define REG_SMALL_WIDTH 4
+
 typedef int (*reg_job_fn)(size_t i, void *ud, oci_error *err);
 
 int reg_parallel(size_t n, int jobs, reg_job_fn fn, void *ud, oci_error *err);

@@ -8,6 +8,7 @@
 
 #include "oci/cleanup.h"
 #include "registry/internal.h"
+#include "registry/parallel.h"
 #include "registry/rangeget.h"
 
 #define RANGE_MIN_DEFAULT ((int64_t)32 << 20)
@@ -19,26 +20,71 @@
  * Far ones (bench/wan: 40 ms) get ranges. */
 #define RANGE_NEAR_US_DEFAULT 10000
 
-void reg_blob_slots_enter(struct reg_client *c)
+static int blob_jobs(const struct reg_client *c)
 {
-	pthread_mutex_lock(&c->lock);
-	c->blob_busy++;
-	pthread_mutex_unlock(&c->lock);
+	return c->o.jobs > 0 ? c->o.jobs : REG_JOBS_DEFAULT;
 }
 
-void reg_blob_slots_leave(struct reg_client *c, int n)
+/* Is a GET of digest that takes single flight under way?  Under c->lock. */
+static bool fetching(const struct reg_client *c, const char *digest)
 {
+	for (size_t i = 0; i < c->n_blob_one; i++)
+		if (strcmp(c->blob_one[i], digest) == 0)
+			return true;
+	return false;
+}
+
+bool reg_blob_slots_enter(struct reg_client *c, const char *one)
+{
+	int jobs = blob_jobs(c);
+	bool waited = false;
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		bool same = one && fetching(c, one);
+		if (!same && c->blob_busy < jobs)
+			break;
+		/* only a wait for a slot keeps ranged GETs from taking more */
+		int for_slot = !same;
+		waited = true;
+		c->blob_waiting += for_slot;
+		pthread_cond_wait(&c->blob_free, &c->lock);
+		c->blob_waiting -= for_slot;
+	}
+	c->blob_busy++;
+	if (one) {
+		if (c->n_blob_one == c->cap_blob_one) {
+			c->cap_blob_one = c->cap_blob_one ? 2 * c->cap_blob_one : 8;
+			c->blob_one = oci_xrealloc(c->blob_one, c->cap_blob_one * sizeof *c->blob_one);
+		}
+		c->blob_one[c->n_blob_one++] = one;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return waited;
+}
+
+void reg_blob_slots_leave(struct reg_client *c, int n, const char *one)
+{
+	if (n <= 0)
+		return;
 	pthread_mutex_lock(&c->lock);
 	c->blob_busy -= n;
+	for (size_t i = 0; one && i < c->n_blob_one; i++)
+		if (c->blob_one[i] == one) {
+			c->blob_one[i] = c->blob_one[--c->n_blob_one];
+			break;
+		}
+	pthread_cond_broadcast(&c->blob_free);
 	pthread_mutex_unlock(&c->lock);
 }
 
-/* Take up to want more connections of the client's jobs; returns how many. */
+/* Take up to want more slots without waiting; returns how many.  A thread
+ * waiting in reg_blob_slots_enter comes first: the slots left to it are
+ * not taken (a ranged GET must not starve the small blobs). */
 static int slots_take(struct reg_client *c, int want)
 {
-	int jobs = c->o.jobs > 0 ? c->o.jobs : 4;
+	int jobs = blob_jobs(c);
 	pthread_mutex_lock(&c->lock);
-	int n = jobs - c->blob_busy;
+	int n = jobs - c->blob_busy - c->blob_waiting;
 	n = n < 0 ? 0 : n > want ? want : n;
 	c->blob_busy += n;
 	pthread_mutex_unlock(&c->lock);
@@ -356,7 +402,7 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	if (size < min || size < 2 * chunk)
 		return 1;
 	int64_t nchunks = (size + chunk - 1) / chunk;
-	int want = c->o.jobs > 0 ? c->o.jobs : 4;
+	int want = blob_jobs(c);
 	if (want > nchunks)
 		want = (int)nchunks;
 	int64_t near_us = c->o.range_near_ms < 0 ? RANGE_NEAR_US_DEFAULT : c->o.range_near_ms * 1000;
@@ -370,10 +416,8 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	}
 	/* the caller's own GET holds one slot already; more may come free later */
 	int extra = slots_take(c, want - 1);
-	if (extra < 1) {
-		reg_blob_slots_leave(c, extra);
+	if (extra < 1)
 		return 1;
-	}
 	struct rg g = {
 		.r = r, .path = path, .what = what, .size = size, .chunk = chunk,
 		.nchunks = nchunks, .nslots = want, .next = 1,
@@ -385,7 +429,7 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	g.slots = oci_xcalloc((size_t)g.nslots, sizeof *g.slots);
 	for (int i = 0; i < g.nslots; i++)
 		g.slots[i].idx = -1;
-	struct workers ws = { .w = oci_xcalloc((size_t)g.nslots, sizeof *ws.w), .extra = 0 };
+	struct workers ws = { .w = oci_xcalloc((size_t)g.nslots, sizeof *ws.w), .extra = extra };
 	reg_log(c, "%s: %" PRId64 " ranges of %" PRId64 " bytes over %d connections", what, nchunks,
 	        chunk, 1 + extra);
 	/* the slots taken above: start their workers (grow takes no more) */
@@ -396,7 +440,6 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 			break;
 		ws.started++;
 	}
-	ws.extra = extra;
 	int rc = 0;
 	if (ws.started == 0)
 		stop(&g, RG_FALLBACK, "no thread", NULL);
@@ -420,6 +463,6 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	free(g.loc.url);
 	pthread_mutex_destroy(&g.mu);
 	pthread_cond_destroy(&g.cv);
-	reg_blob_slots_leave(c, ws.extra);
+	reg_blob_slots_leave(c, ws.extra, NULL);
 	return rc;
 }

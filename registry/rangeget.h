@@ -17,10 +17,12 @@
  * default 10 ms: the same host or LAN) has no per-connection cap to beat:
  * its blobs come as one stream.
  *
- * Connections are the client's `jobs`, shared: a call takes only the slots
- * no other blob GET of the client is using, and more as they come free, so
- * many small blobs still run one per connection and a lone big one gets all
- * of them.
+ * Connections are the client's `jobs` blob GET slots, shared: every blob
+ * GET holds one (reg_blob_slots_enter, waiting for it); a ranged call takes
+ * besides only slots nobody is using or waiting for, without waiting, and
+ * more as they come free, so many small blobs still run one per connection
+ * and a lone big one gets all of them.  Its range workers run under these
+ * slots and never enter one themselves.
  *
  * reg_blob_fetch() (client.c) is the single GET with redirects followed by
  * hand that both reg_blob_get and the ranges use.
@@ -47,10 +49,19 @@ int reg_blob_fetch(struct reg_repo *r, const char *path, const char *range, reg_
                    void *ud, struct reg_response *resp, struct reg_blob_loc *loc,
                    oci_error *err);
 
-/* Blob GETs of the client under way, for sharing `jobs`: enter/leave
- * around every blob GET. */
-void reg_blob_slots_enter(struct reg_client *c);
-void reg_blob_slots_leave(struct reg_client *c, int n);
+/* The client's blob GET slots, `jobs` of them: enter (waiting until one is
+ * free) and leave around every blob GET, so that at most `jobs` run at
+ * once, each on a connection of its own.  enter returns true when it had
+ * to wait.  leave gives back n slots (a ranged GET's extra ones too).  A
+ * thread holding a slot must not enter again: with every slot held, it
+ * would wait for itself.
+ *
+ * one: the digest of a blob a cache keeps (reg_blob_get_cached), else
+ * NULL.  Single flight: enter also waits while another GET that passed the
+ * same digest holds a slot, and leave (passing the same pointer) ends it;
+ * the caller looks in the cache again after a wait. */
+bool reg_blob_slots_enter(struct reg_client *c, const char *one);
+void reg_blob_slots_leave(struct reg_client *c, int n, const char *one);
 
 /* Fetch the blob at path (size bytes) in ranges into sink, in order.
  * Returns 0 when all size bytes went to sink; 1 when the caller should go

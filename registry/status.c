@@ -1,6 +1,5 @@
 /* registry/status.c: one job per version: HEADs, then reads by digest only
  * where a HEAD cannot answer. */
-#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,18 +20,13 @@ const char *reg_status_state_name(enum reg_status_state s)
 	return s <= REG_STATUS_ERROR ? names[s] : "error";
 }
 
-/* Versions run 4 x jobs at once: their HEADs and manifest reads are small
- * requests the transport queues over `jobs` connections per host (HTTP/1.1)
- * or multiplexes on one (HTTP/2).  Config reads are blob GETs on
- * connections of their own: at most `jobs` of them at once (blob_free). */
-#define SMALL_WIDTH 4
+/* Versions run REG_SMALL_WIDTH x jobs at once (registry/parallel.h).
+ * Config reads are blob GETs on connections of their own: the client's
+ * blob GET slots keep them to `jobs` at once. */
 
 struct srun {
 	struct reg_status_target *t;
 	const char *cache_dir;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int blob_free;
 };
 
 static int set_error(struct reg_status_target *t, const oci_error *e)
@@ -168,20 +162,11 @@ static void disk_figures(struct reg_status_target *t, const char *cache_dir)
 	}
 }
 
-static int check_configs(struct srun *r, struct reg_status_target *t, oci_error *e)
+static int check_configs(struct reg_status_target *t, oci_error *e)
 {
 	int rc = 0;
-	pthread_mutex_lock(&r->mu);
-	while (r->blob_free == 0)
-		pthread_cond_wait(&r->cv, &r->mu);
-	r->blob_free--;
-	pthread_mutex_unlock(&r->mu);
 	for (size_t i = 0; i < t->n && rc == 0; i++)
 		rc = check_config(t, i, e);
-	pthread_mutex_lock(&r->mu);
-	r->blob_free++;
-	pthread_cond_signal(&r->cv);
-	pthread_mutex_unlock(&r->mu);
 	return rc;
 }
 
@@ -260,7 +245,7 @@ static int one(struct srun *r, struct reg_status_target *t)
 	}
 
 	if ((t->state == REG_STATUS_BUILT || (t->state == REG_STATUS_STALE && built == t->n)) &&
-	    check_configs(r, t, &e) < 0)
+	    check_configs(t, &e) < 0)
 		return set_error(t, &e);
 	if (t->state == REG_STATUS_ASSEMBLED || t->state == REG_STATUS_RELEASED)
 		disk_figures(t, cache_dir);
@@ -278,15 +263,11 @@ static int job(size_t i, void *ud, oci_error *err)
 void reg_status(struct reg_status_target *t, size_t n, const char *cache_dir, int jobs)
 {
 	int width = jobs > 0 ? jobs : REG_JOBS_DEFAULT;
-	struct srun r = { .t = t, .cache_dir = cache_dir, .blob_free = width };
+	struct srun r = { .t = t, .cache_dir = cache_dir };
 	oci_error e = { 0 };
 
-	pthread_mutex_init(&r.mu, NULL);
-	pthread_cond_init(&r.cv, NULL);
 	if (n)
-		reg_parallel_all(n, width * SMALL_WIDTH, job, &r, &e);
-	pthread_mutex_destroy(&r.mu);
-	pthread_cond_destroy(&r.cv);
+		reg_parallel_all(n, width * REG_SMALL_WIDTH, job, &r, &e);
 }
 
 void reg_status_target_release(struct reg_status_target *t)

@@ -1,9 +1,10 @@
 /* registry/status.h: where a release stands: per-arch images, the target,
  * and whether the target holds the current per-arch images.
  *
- * reg_status() looks at a batch of versions, 4 x `jobs` at once over the
- * client's shared connections (small requests; config reads at most `jobs`
- * at once), each with as few requests as it can:
+ * reg_status() looks at a batch of versions, REG_SMALL_WIDTH (4) x `jobs`
+ * at once over the client's shared connections (small requests; config
+ * reads at most the client's `jobs` at once, its blob GET slots), each with
+ * as few requests as it can:
  *   1. HEAD the target tag and every per-arch source tag (HEAD is free on
  *      Docker Hub);
  *   2. a source that is an index (buildx) is read by digest and its image

@@ -126,6 +126,35 @@ check "assemble --all rerun" "${cc[@]}" --json assemble --all
 is "$(puts)" 0 "rerun: no PUT at all"
 is "$(jq -r '[.results[] | select(.action == "assembled")] | length' <<<"$OUT")" 0 "rerun assembles nothing"
 
+# ---------------------------------------------------------------- shared configs
+# 16 built versions over the same two per-arch images, read 16 at a time
+# (4 x jobs): with a cold cache each config is fetched once, the other
+# readers wait for that GET (registry/rangeget.h) and take it from the cache.
+N=16
+{
+	printf '{ "many": { "package": "rel/many", "versions": ['
+	for ((i = 1; i <= N; i++)); do
+		[ "$i" -gt 1 ] && printf ', '
+		printf '{ "tag": "v%d" }' "$i"
+	done
+	printf '] } }\n'
+} >"$TEST_TMP/many.json"
+for ((i = 1; i <= N; i++)); do
+	"$CCREG" -q copy "$A/rel/julia-x86_64:1.2" "$A/rel/many-x86_64:v$i" >/dev/null &&
+		"$CCREG" -q copy "$A/rel/julia-arm64:1.2" "$A/rel/many-arm64:v$i" >/dev/null ||
+		bail_out "cannot tag rel/many-*:v$i"
+done
+many=("$CCREG" -j 4 -C "$TEST_TMP/many.json" --registry "$A" --json)
+cfg_gets() { count_requests "$reg_LOG" GET '/v2/rel/many-[a-z0-9_]+/blobs/sha256:[0-9a-f]+'; }
+log_clear reg
+XDG_CACHE_HOME=$TEST_TMP/many-cache check "status of $N versions sharing two configs, cold cache" "${many[@]}" status
+is "$(jq -r '[.images[0].versions[].state] | unique | join(" ")' <<<"$OUT")" built "every version built"
+is "$(cfg_gets)" 2 "one GET per config digest"
+log_clear reg
+check "the same with --no-cache" "${many[@]}" --no-cache status
+is "$(jq -r '[.images[0].versions[].state] | unique | join(" ")' <<<"$OUT")" built "  every version built"
+is "$(cfg_gets)" $((2 * N)) "  no cache to share: every version reads its two configs"
+
 # ---------------------------------------------------------------- bad input
 cat >"$TEST_TMP/bad.json" <<'JSON'
 { "wa": { "package": "rel/wa", "versions": [ { "tag": "1.0" } ] },
