@@ -209,9 +209,9 @@ static void early_start(struct early *e, struct resolve_ctx *x)
 		if (!reg_repo_same_registry(p->source_repos[i], p->target_repo))
 			return;
 	for (size_t i = 0; i < x->o->n_sources; i++) {
-		const struct reg_walk *w = &x->res[i].w;
+		struct reg_walk *w = &x->res[i].w;
 		size_t n_img;
-		const struct reg_walk_node *img = reg_walk_images((struct reg_walk *)w, &n_img);
+		const struct reg_walk_node *img = reg_walk_images(w, &n_img);
 		for (size_t k = 0; k < n_img; k++)
 			early_add_node(e, &img[k], p->source_repos[i]);
 		for (size_t k = w->top.n_picked; k < w->top.n_children; k++)
