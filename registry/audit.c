@@ -401,7 +401,8 @@ int reg_audit(struct reg_audit_target *t, size_t n, const struct reg_audit_optio
 	for (size_t i = 0; i < n; i++)
 		n_plats += t[i].n_plats;
 	report(&r, (struct reg_audit_progress){ .event = REG_AUDIT_RESOLVED, .n_platforms = n_plats });
-	if (reg_parallel(out->n_layers, o->jobs, layer_job, &r, err) < 0)
+	if (out->n_layers &&
+	    reg_blob_batch(out->layers[0].repo, out->n_layers, o->jobs, layer_job, &r, err) < 0)
 		return -1;
 	for (size_t i = 0; i < out->n_layers; i++)
 		out->from_cache += out->layers[i].source == REG_AUDIT_CACHE;

@@ -104,6 +104,7 @@ struct reg_client {
 	 * and the digests of the GETs under way that take single flight
 	 * (blob_one: the callers' strings, see reg_blob_slots_enter) */
 	int blob_busy, blob_waiting;
+	long blob_coming; /* jobs of blob batches not ended (reg_blob_batch) */
 	const char **blob_one;
 	size_t n_blob_one, cap_blob_one;
 

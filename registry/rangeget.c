@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "oci/cleanup.h"
@@ -84,8 +85,12 @@ static int slots_take(struct reg_client *c, int want)
 {
 	int jobs = blob_jobs(c);
 	pthread_mutex_lock(&c->lock);
-	int n = jobs - c->blob_busy - c->blob_waiting;
-	n = n < 0 ? 0 : n > want ? want : n;
+	/* a batch's jobs still to come need a slot each too (reg_blob_batch) */
+	long held = c->blob_busy + c->blob_waiting;
+	if (held < c->blob_coming)
+		held = c->blob_coming;
+	int n = jobs - (int)(held < jobs ? held : jobs);
+	n = n > want ? want : n;
 	c->blob_busy += n;
 	pthread_mutex_unlock(&c->lock);
 	return n;
@@ -464,5 +469,42 @@ int reg_ranged_get(struct reg_repo *r, const char *path, const char *what, int64
 	pthread_mutex_destroy(&g.mu);
 	pthread_cond_destroy(&g.cv);
 	reg_blob_slots_leave(c, ws.extra, NULL);
+	return rc;
+}
+
+/* --- batches ------------------------------------------------------------------ */
+
+struct batch {
+	struct reg_client *c;
+	reg_job_fn fn;
+	void *ud;
+	atomic_long ended;
+};
+
+static void coming_add(struct reg_client *c, long n)
+{
+	pthread_mutex_lock(&c->lock);
+	c->blob_coming += n;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static int batch_job(size_t i, void *ud, oci_error *err)
+{
+	struct batch *b = ud;
+	int rc = b->fn(i, b->ud, err);
+	atomic_fetch_add(&b->ended, 1);
+	coming_add(b->c, -1);
+	return rc;
+}
+
+int reg_blob_batch(struct reg_repo *r, size_t n, int jobs, reg_job_fn fn, void *ud,
+                   oci_error *err)
+{
+	struct batch b = { .c = r->c, .fn = fn, .ud = ud };
+	atomic_init(&b.ended, 0);
+	coming_add(b.c, (long)n);
+	int rc = reg_parallel(n, jobs, batch_job, &b, err);
+	/* after a failure the jobs not started end here */
+	coming_add(b.c, -((long)n - atomic_load(&b.ended)));
 	return rc;
 }

@@ -19,7 +19,8 @@
  *
  * Connections are the client's `jobs` blob GET slots, shared: every blob
  * GET holds one (reg_blob_slots_enter, waiting for it); a ranged call takes
- * besides only slots nobody is using or waiting for, without waiting, and
+ * besides only slots nobody is using or waiting for, nor kept for a batch's
+ * blobs still to come (reg_blob_batch, client.h), without waiting, and
  * more as they come free, so many small blobs still run one per connection
  * and a lone big one gets all of them.  Its range workers run under these
  * slots and never enter one themselves.

@@ -120,6 +120,31 @@ is "$(curl -s "http://$reg2_ADDR/v2/big/copy/blobs/$LAYER" | sha256sum | cut -d'
 	"${LAYER#sha256:}" "copy: the destination holds the layer"
 is "$(layer_gets | grep -c -- '-> 206')" "$NRANGES" "copy: the layer came as ranges"
 
+# A batch of blobs with a connection for each (4 big layers and the config,
+# --jobs 5): each layer is one stream, the batch's blobs still to come keep
+# their connections (ranges would only add a round trip per chunk); with
+# more connections than blobs the spare ones go to ranges.  Every answer
+# waits 40 ms, so all five have started before the config is done.
+check "an image of 4 big layers" $PY "$SRCDIR/tests/fixtures/mkbiglayout.py" "$T/four" four \
+	--layers 4 --size 200000 --seed 7
+check "  pushed" "$CCREG" -q push "oci:$T/four:four" "$A/big/four:1"
+FOUR_CFG=$(jq -r .config.digest \
+	"$T/four/blobs/sha256/$(jq -r '.manifests[0].digest' "$T/four/index.json" | cut -d: -f2)")
+four_gets() { grep -E '^reg GET /v2/big/four/blobs/' "$T/rp.log" | grep -v "/blobs/$FOUR_CFG"; }
+mode mode=honest\&delay=40
+XDG_CACHE_HOME=$T/cache5 check "copy 4 big layers, --jobs 5" "$CCREG" -q --jobs 5 copy "$P/big/four:1" \
+	"$reg2_ADDR/big/four5:1"
+is "$(four_gets | grep -c 'range=- -> 200')" 4 "  one GET without Range per layer"
+is "$(four_gets | grep -c -- '-> 206')" 0 "  no ranges"
+mode mode=honest\&delay=40
+XDG_CACHE_HOME=$T/cache8 check "copy 4 big layers, --jobs 8" "$CCREG" -q --jobs 8 copy "$P/big/four:1" \
+	"$reg2_ADDR/big/four8:1"
+ok "$(($(four_gets | grep -c -- '-> 206') > 0 ? 0 : 1))" "  the spare connections fetch ranges"
+for t in four5 four8; do
+	check "  $t: the copy's digest" "$CCREG" digest "$reg2_ADDR/big/$t:1"
+	is "$OUT" "$("$CCREG" digest "$A/big/four:1")" "  $t: the same image"
+done
+
 # ---------------------------------------------------------------- servers that get Range wrong
 mode mode=ignore
 check "a server that ignores Range" "$CCREG" -q --jobs 4 pull "$P/big/img:1" "oci:$T/p2:1"
