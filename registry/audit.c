@@ -401,8 +401,14 @@ int reg_audit(struct reg_audit_target *t, size_t n, const struct reg_audit_optio
 	for (size_t i = 0; i < n; i++)
 		n_plats += t[i].n_plats;
 	report(&r, (struct reg_audit_progress){ .event = REG_AUDIT_RESOLVED, .n_platforms = n_plats });
-	if (out->n_layers &&
-	    reg_blob_batch(out->layers[0].repo, out->n_layers, o->jobs, layer_job, &r, err) < 0)
+	int64_t *sizes = oci_xcalloc(out->n_layers ? out->n_layers : 1, sizeof *sizes);
+	for (size_t i = 0; i < out->n_layers; i++)
+		sizes[i] = out->layers[i].size;
+	int brc = out->n_layers ? reg_blob_batch(out->layers[0].repo, out->n_layers, sizes, o->jobs,
+	                                         layer_job, &r, err)
+	                        : 0;
+	free(sizes);
+	if (brc < 0)
 		return -1;
 	for (size_t i = 0; i < out->n_layers; i++)
 		out->from_cache += out->layers[i].source == REG_AUDIT_CACHE;

@@ -828,9 +828,13 @@ static int blob_get_held(struct reg_repo *r, const char *digest, int64_t limit, 
 static int blob_get(struct reg_repo *r, const char *digest, int64_t limit, bool exact,
                     reg_sink_fn sink, reg_restart_fn restart, void *ud, oci_error *err)
 {
-	reg_blob_slots_enter(r->c, NULL);
+	/* a small blob of known size is a small request: no slot */
+	bool small = exact && limit >= 0 && limit <= REG_SMALL_BLOB;
+	if (!small)
+		reg_blob_slots_enter(r->c, NULL);
 	int rc = blob_get_held(r, digest, limit, exact, sink, restart, ud, err);
-	reg_blob_slots_leave(r->c, 1, NULL);
+	if (!small)
+		reg_blob_slots_leave(r->c, 1, NULL);
 	return rc;
 }
 

@@ -49,7 +49,12 @@ int reg_copy_blobs(struct reg_repo *dst, struct reg_copy_blob *blobs, size_t n,
 {
 	struct blobs_run R = { dst, blobs, o };
 	scope_known(dst, blobs, n);
-	return reg_blob_batch(dst, n, o->jobs, blob_job, &R, err);
+	int64_t *sizes = oci_xcalloc(n ? n : 1, sizeof *sizes);
+	for (size_t i = 0; i < n; i++)
+		sizes[i] = blobs[i].d->size;
+	int rc = reg_blob_batch(dst, n, sizes, o->jobs, blob_job, &R, err);
+	free(sizes);
+	return rc;
 }
 
 static int put_manifests(const struct reg_plan *p, struct reg_repo *dst, const char *reference,
@@ -152,7 +157,12 @@ int reg_copy_into_layout(const struct reg_plan *p, struct reg_repo *src, const c
 	struct layout_run R = { .p = p, .src = src, .dir = dir, .progress = &o->progress };
 	if (oci_layout_create(dir, err) < 0)
 		return -1;
-	if (reg_blob_batch(src, p->n_blobs, o->jobs, blob_to_layout, &R, err) < 0)
+	int64_t *sizes = oci_xcalloc(p->n_blobs ? p->n_blobs : 1, sizeof *sizes);
+	for (size_t i = 0; i < p->n_blobs; i++)
+		sizes[i] = p->blobs[i].size;
+	int rc = reg_blob_batch(src, p->n_blobs, sizes, o->jobs, blob_to_layout, &R, err);
+	free(sizes);
+	if (rc < 0)
 		return -1;
 	for (size_t i = 0; i < p->n_manifests; i++) {
 		const struct reg_plan_manifest *m = &p->manifests[i];

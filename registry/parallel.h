@@ -10,6 +10,7 @@
 #define CCREG_REGISTRY_PARALLEL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "oci/error.h"
 
@@ -22,6 +23,12 @@
  * Blob GETs among them stay at most `jobs` at once: each takes one of the
  * client's blob GET slots (registry/rangeget.h), waiting for it. */
 #define REG_SMALL_WIDTH 4
+
+/* A blob of known size up to this is a small request too: its GET takes no
+ * blob GET slot, and a batch of blob transfers (reg_blob_batch,
+ * registry/client.h) runs it beside the `jobs` big ones (a config is not
+ * kept waiting behind the layers, nor a layer behind the config). */
+#define REG_SMALL_BLOB ((int64_t)1 << 20)
 
 typedef int (*reg_job_fn)(size_t i, void *ud, oci_error *err);
 

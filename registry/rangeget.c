@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <stdatomic.h>
 #include <string.h>
 
 #include "oci/cleanup.h"
@@ -478,7 +477,13 @@ struct batch {
 	struct reg_client *c;
 	reg_job_fn fn;
 	void *ud;
-	atomic_long ended;
+	size_t *order;   /* the small blobs first */
+	size_t n_small;
+	int jobs;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int big_running; /* under mu: at most jobs (the workers are more) */
+	long big_ended;  /* under mu */
 };
 
 static void coming_add(struct reg_client *c, long n)
@@ -491,20 +496,56 @@ static void coming_add(struct reg_client *c, long n)
 static int batch_job(size_t i, void *ud, oci_error *err)
 {
 	struct batch *b = ud;
-	int rc = b->fn(i, b->ud, err);
-	atomic_fetch_add(&b->ended, 1);
-	coming_add(b->c, -1);
+	bool big = i >= b->n_small;
+	if (big) {
+		pthread_mutex_lock(&b->mu);
+		while (b->big_running >= b->jobs)
+			pthread_cond_wait(&b->cv, &b->mu);
+		b->big_running++;
+		pthread_mutex_unlock(&b->mu);
+	}
+	int rc = b->fn(b->order[i], b->ud, err);
+	if (big) {
+		pthread_mutex_lock(&b->mu);
+		b->big_running--;
+		b->big_ended++;
+		pthread_cond_signal(&b->cv);
+		pthread_mutex_unlock(&b->mu);
+		coming_add(b->c, -1);
+	}
 	return rc;
 }
 
-int reg_blob_batch(struct reg_repo *r, size_t n, int jobs, reg_job_fn fn, void *ud,
-                   oci_error *err)
+static bool is_small(int64_t size)
+{
+	return size >= 0 && size <= REG_SMALL_BLOB;
+}
+
+int reg_blob_batch(struct reg_repo *r, size_t n, const int64_t *sizes, int jobs, reg_job_fn fn,
+                   void *ud, oci_error *err)
 {
 	struct batch b = { .c = r->c, .fn = fn, .ud = ud };
-	atomic_init(&b.ended, 0);
-	coming_add(b.c, (long)n);
-	int rc = reg_parallel(n, jobs, batch_job, &b, err);
-	/* after a failure the jobs not started end here */
-	coming_add(b.c, -((long)n - atomic_load(&b.ended)));
+	b.order = oci_xcalloc(n ? n : 1, sizeof *b.order);
+	for (size_t i = 0; i < n; i++)
+		if (is_small(sizes[i]))
+			b.order[b.n_small++] = i;
+	for (size_t i = 0, k = b.n_small; i < n; i++)
+		if (!is_small(sizes[i]))
+			b.order[k++] = i;
+	long big = (long)(n - b.n_small);
+	int width = jobs > 0 ? jobs : REG_JOBS_DEFAULT;
+	b.jobs = width;
+	pthread_mutex_init(&b.mu, NULL);
+	pthread_cond_init(&b.cv, NULL);
+	size_t extra = b.n_small < (size_t)width * (REG_SMALL_WIDTH - 1)
+	                       ? b.n_small
+	                       : (size_t)width * (REG_SMALL_WIDTH - 1);
+	coming_add(b.c, big);
+	int rc = reg_parallel(n, width + (int)extra, batch_job, &b, err);
+	/* after a failure the big ones not started end here */
+	coming_add(b.c, -(big - b.big_ended));
+	pthread_mutex_destroy(&b.mu);
+	pthread_cond_destroy(&b.cv);
+	free(b.order);
 	return rc;
 }
