@@ -76,8 +76,12 @@ int cmd_copy(struct cli_ctx *ctx, int argc, char **argv)
 	if (reg_repo_same_registry(src, dst))
 		reg_repo_add_pull_scope(dst, sref.path);
 	struct reg_walk_source from = { .repo = src };
-	if (reg_plan_build(&from, oci_ref_reference(&sref), plats, n_plats, ctx->g.jobs, &plan,
-	                   &err) < 0) {
+	/* another registry: its first contact goes on while the source is read */
+	struct reg_warm *warm = reg_repo_same_registry(src, dst) ? NULL : reg_warm_start(dst);
+	int prc = reg_plan_build(&from, oci_ref_reference(&sref), plats, n_plats, ctx->g.jobs, &plan,
+	                         &err);
+	reg_warm_finish(warm);
+	if (prc < 0) {
 		rc = cli_fail(&err);
 		goto out;
 	}

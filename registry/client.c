@@ -310,6 +310,41 @@ int reg_ping(struct reg_repo *r, oci_error *err)
 	return rc;
 }
 
+struct reg_warm {
+	struct reg_repo *r;
+	pthread_t t;
+};
+
+static void *warm_main(void *arg)
+{
+	struct reg_warm *w = arg;
+	struct reg_request req = { .method = "GET", .url = "/v2/", .no_auth = true, .no_retry = true };
+	struct reg_response resp = { 0 };
+	oci_error e = { 0 };
+	reg_http(w->r, &req, &resp, &e);
+	reg_response_release(&resp);
+	return NULL;
+}
+
+struct reg_warm *reg_warm_start(struct reg_repo *r)
+{
+	struct reg_warm *w = oci_xcalloc(1, sizeof *w);
+	w->r = r;
+	if (pthread_create(&w->t, NULL, warm_main, w) != 0) {
+		free(w);
+		return NULL;
+	}
+	return w;
+}
+
+void reg_warm_finish(struct reg_warm *w)
+{
+	if (!w)
+		return;
+	pthread_join(w->t, NULL);
+	free(w);
+}
+
 /* "path:tag" or "path@digest", for messages */
 static char *what(struct reg_repo *r, const char *reference)
 {

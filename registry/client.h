@@ -142,6 +142,13 @@ bool reg_repo_same_registry(const struct reg_repo *a, const struct reg_repo *b);
 
 /* GET /v2/ (authenticating as needed). */
 int reg_ping(struct reg_repo *r, oci_error *err);
+/* Open the way to r's registry while other work goes on: on a thread of its
+ * own, the first contact (the scheme probe, a connection kept for the
+ * requests that follow) with a bare GET /v2/, no credentials, no retries;
+ * its errors are left to the first real request.  finish joins it. */
+struct reg_warm;
+struct reg_warm *reg_warm_start(struct reg_repo *r);
+void reg_warm_finish(struct reg_warm *w);
 
 /* --- manifests ----------------------------------------------------------- */
 
