@@ -32,7 +32,7 @@ struct resolve_ctx {
 	struct oci_ref *refs;
 	char **names;
 	struct resolved *res;
-	struct tag_head *heads; /* one per plan->tags, jobs n_sources.. */
+	struct tag_head *heads; /* one per plan->tags: resolve jobs 0..n_tags-1 */
 };
 
 static struct reg_asm_child *new_child(struct resolved *r, struct resolve_ctx *x, size_t src)

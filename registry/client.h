@@ -257,12 +257,13 @@ int reg_blob_get_max(struct reg_repo *r, const char *digest, int64_t max_size, r
                      void *ud, oci_error *err);
 
 /* Run fn over n blob transfers (sizes[i]: blob i's size, -1 unknown):
- * the small ones (up to REG_SMALL_BLOB, registry/parallel.h) first and
- * beside the others, the big ones `jobs` at once.  Until a big one has
- * ended, a ranged download (above) counts it as a blob GET to come and
- * leaves it its connection.  So a copy of as many big layers as jobs gives
- * each layer one stream (no range gaps) while the config moves beside
- * them, and a pull of one big layer still gets every connection. */
+ * the big ones `jobs` at once, the small ones (up to REG_SMALL_BLOB,
+ * registry/parallel.h) first and beside them (up to `jobs` more).  Until
+ * a big one has ended, a ranged download (above) counts it as a blob GET
+ * to come and leaves it its connection.  So a copy of as many big layers
+ * as jobs gives each layer one stream (no range gaps) while the config
+ * moves beside them, and a pull of one big layer still gets every
+ * connection. */
 int reg_blob_batch(struct reg_repo *r, size_t n, const int64_t *sizes, int jobs, reg_job_fn fn,
                    void *ud, oci_error *err);
 /* GET a byte range [off, off+len) of a blob into buf (not verified: used for

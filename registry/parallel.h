@@ -26,8 +26,9 @@
 
 /* A blob of known size up to this is a small request too: its GET takes no
  * blob GET slot, and a batch of blob transfers (reg_blob_batch,
- * registry/client.h) runs it beside the `jobs` big ones (a config is not
- * kept waiting behind the layers, nor a layer behind the config). */
+ * registry/client.h) runs up to `jobs` of them beside the `jobs` big ones
+ * (a config is not kept waiting behind the layers, nor a layer behind the
+ * config). */
 #define REG_SMALL_BLOB ((int64_t)1 << 20)
 
 typedef int (*reg_job_fn)(size_t i, void *ud, oci_error *err);

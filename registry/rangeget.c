@@ -537,9 +537,8 @@ int reg_blob_batch(struct reg_repo *r, size_t n, const int64_t *sizes, int jobs,
 	b.jobs = width;
 	pthread_mutex_init(&b.mu, NULL);
 	pthread_cond_init(&b.cv, NULL);
-	size_t extra = b.n_small < (size_t)width * (REG_SMALL_WIDTH - 1)
-	                       ? b.n_small
-	                       : (size_t)width * (REG_SMALL_WIDTH - 1);
+	/* the small ones beside the big: at most jobs more connections */
+	size_t extra = b.n_small < (size_t)width ? b.n_small : (size_t)width;
 	coming_add(b.c, big);
 	int rc = reg_parallel(n, width + (int)extra, batch_job, &b, err);
 	/* after a failure the big ones not started end here */
