@@ -84,17 +84,19 @@ is "$n" "$(($(count_requests "$reg_LOG" '.*' '.*') + 1))" \
 ok "$((depth >= 5 && depth <= 7 ? 0 : 1))" \
 	"  depth $depth of $n requests: probe, sources, configs, mounts (5 on 4 jobs), children, index"
 
-# A far registry (hubproxy: each answer waits 150 ms): a new tag's blobs are
+# A far registry (hubproxy: each answer waits 300 ms): a new tag's blobs are
 # mounted while the configs are read, so the longest chain is the HTTPS
 # probe, the sources (with the tag's HEAD), the mounts (5 on 4 jobs: two
 # deep) alongside the configs (a 307 to the CDN and the CDN's answer), the
-# children, the index: 6.  Mounting after the configs made it 8.
-hub_start far "$A" --rtt-ms 150
+# children, the index: 6, 7 when a busy machine starts one late.  Mounting
+# after the configs made it 8.
+hub_start far "$A" --rtt-ms 300
 check "assemble -v through a far registry" "$CCREG" --no-cache -v assemble --to "$far_HUB/cat/far:1" \
 	"$far_HUB/cat/julia-x86_64:1.10.1" "$far_HUB/cat/julia-arm64:1.10.1"
 far=$(tail -1 <<<"$ERR")
-is "$(sed 's/.*(\([0-9]*\) one.*/\1/' <<<"$far")" 6 \
-	"  blobs mounted while the configs were read: 6 one after another ($far)"
+far_depth=$(sed 's/.*(\([0-9]*\) one.*/\1/' <<<"$far")
+ok "$((far_depth >= 6 && far_depth <= 7 ? 0 : 1))" \
+	"  blobs mounted while the configs were read: $far_depth one after another ($far)"
 stop far
 
 log_clear reg
