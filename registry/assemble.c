@@ -147,113 +147,6 @@ static int config_job(size_t i, void *ud, oci_error *err)
 	return rc;
 }
 
-/* --- blobs while configs are read ------------------------------------------------ */
-
-/* The blob step run alongside the config stage, on a thread of its own,
- * over copies of the walked manifests' descriptors (the config stage moves
- * the manifests into the children meanwhile). */
-struct early {
-	struct reg_repo *dst;
-	struct oci_descriptor *d;
-	struct reg_copy_blob *b;
-	size_t n;
-	int jobs, rc;
-	oci_error err;
-	pthread_t thread;
-	bool running;
-};
-
-static void early_add(struct early *e, const struct oci_descriptor *d, struct reg_repo *repo)
-{
-	if (oci_mt_is_foreign(d->media_type))
-		return;
-	for (size_t i = 0; i < e->n; i++)
-		if (!strcmp(e->d[i].digest, d->digest))
-			return;
-	e->d = oci_xrealloc(e->d, (e->n + 1) * sizeof *e->d);
-	e->b = oci_xrealloc(e->b, (e->n + 1) * sizeof *e->b);
-	oci_descriptor_copy(&e->d[e->n], d);
-	e->b[e->n] = (struct reg_copy_blob){ .src = { .repo = repo } };
-	e->n++;
-}
-
-static void early_add_node(struct early *e, const struct reg_walk_node *n, struct reg_repo *repo)
-{
-	if (n->kind != OCI_DOC_MANIFEST)
-		return;
-	early_add(e, &n->m.config, repo);
-	for (size_t k = 0; k < n->m.n_layers; k++)
-		early_add(e, &n->m.layers[k], repo);
-}
-
-static void *early_run(void *ud)
-{
-	struct early *e = ud;
-	struct reg_copy_opts co = { .jobs = e->jobs };
-	e->rc = reg_copy_blobs(e->dst, e->b, e->n, &co, &e->err);
-	return NULL;
-}
-
-/* Start the blob step early when that cannot write anything a reader
- * would see: the plan will be executed (o->early_blobs), the target's tag
- * does not exist yet, and every source is on the target's registry (the
- * blobs are mounted, not moved).  A plan that fails after this leaves
- * unreferenced blobs in the target repository, as an interrupted push does. */
-static void early_start(struct early *e, struct resolve_ctx *x)
-{
-	struct reg_asm_plan *p = x->plan;
-	memset(e, 0, sizeof *e);
-	if (!x->o->early_blobs || x->heads[0].found != 0)
-		return;
-	for (size_t i = 0; i < x->o->n_sources; i++)
-		if (!reg_repo_same_registry(p->source_repos[i], p->target_repo))
-			return;
-	for (size_t i = 0; i < x->o->n_sources; i++) {
-		struct reg_walk *w = &x->res[i].w;
-		size_t n_img;
-		const struct reg_walk_node *img = reg_walk_images(w, &n_img);
-		for (size_t k = 0; k < n_img; k++)
-			early_add_node(e, &img[k], p->source_repos[i]);
-		for (size_t k = w->top.n_picked; k < w->top.n_children; k++)
-			early_add_node(e, &w->top.children[k], p->source_repos[i]);
-	}
-	for (size_t i = 0; i < e->n; i++)
-		e->b[i].d = &e->d[i];
-	e->dst = p->target_repo;
-	e->jobs = p->jobs;
-	e->running = e->n && pthread_create(&e->thread, NULL, early_run, e) == 0;
-}
-
-/* Join the early blob step; its outcome goes to the plan's blobs (all of
- * them found there: p->blobs_ready).  -1 with err when it failed. */
-static int early_finish(struct early *e, struct reg_asm_plan *p, oci_error *err)
-{
-	int rc = 0;
-	if (e->running) {
-		pthread_join(e->thread, NULL);
-		if (e->rc < 0 && err)
-			*err = e->err;
-		rc = e->rc < 0 ? -1 : 0;
-	}
-	if (e->running && rc == 0 && p) {
-		size_t found = 0;
-		for (size_t i = 0; i < p->n_blobs; i++)
-			for (size_t k = 0; k < e->n; k++)
-				if (!strcmp(p->blobs[i].d.digest, e->d[k].digest)) {
-					p->blobs[i].how = e->b[k].how;
-					found++;
-					break;
-				}
-		p->blobs_ready = found == p->n_blobs;
-	}
-	for (size_t i = 0; i < e->n; i++)
-		oci_descriptor_release(&e->d[i]);
-	free(e->d);
-	free(e->b);
-	memset(e, 0, sizeof *e);
-	return rc;
-}
-
 /* false when the plan's total size overflows */
 static bool add_blob(struct reg_asm_plan *p, const struct oci_descriptor *d, struct reg_repo *repo)
 {
@@ -270,18 +163,114 @@ static bool add_blob(struct reg_asm_plan *p, const struct oci_descriptor *d, str
 	return oci_add_checked(&p->blob_bytes, d->size);
 }
 
-/* The plan's distinct blobs, from its children. */
+/* A manifest's config and layers into the plan's blobs. */
+static int add_blobs(struct reg_asm_plan *p, const struct oci_manifest *m, struct reg_repo *repo,
+                     oci_error *err)
+{
+	bool ok = add_blob(p, &m->config, repo);
+	for (size_t k = 0; k < m->n_layers && ok; k++)
+		ok = add_blob(p, &m->layers[k], repo);
+	return ok ? 0
+	          : oci_err(err, OCI_E_REGISTRY, "%s: the blob sizes overflow when summed",
+	                    p->target_name);
+}
+
+/* The plan's distinct blobs, from its children (already there when the
+ * blob step started early: then nothing is added). */
 static int plan_blobs(struct reg_asm_plan *p, oci_error *err)
 {
-	for (size_t i = 0; i < p->n_children; i++) {
-		struct reg_asm_child *ch = &p->children[i];
-		bool ok = add_blob(p, &ch->m.config, ch->repo);
-		for (size_t k = 0; k < ch->m.n_layers && ok; k++)
-			ok = add_blob(p, &ch->m.layers[k], ch->repo);
-		if (!ok)
-			return oci_err(err, OCI_E_REGISTRY, "%s: the blob sizes overflow when summed",
-			               p->target_name);
+	for (size_t i = 0; i < p->n_children; i++)
+		if (add_blobs(p, &p->children[i].m, p->children[i].repo, err) < 0)
+			return -1;
+	return 0;
+}
+
+/* Every blob of the plan, through the shared blob step. */
+static int copy_blobs(struct reg_asm_plan *p, const struct reg_progress *progress,
+                      oci_error *err)
+{
+	struct reg_copy_opts co = { .jobs = p->jobs };
+	if (progress)
+		co.progress = *progress;
+	struct reg_copy_blob *b = oci_xcalloc(p->n_blobs + 1, sizeof *b);
+	for (size_t i = 0; i < p->n_blobs; i++)
+		b[i] = (struct reg_copy_blob){ .d = &p->blobs[i].d, .src = { .repo = p->blobs[i].repo } };
+	int rc = reg_copy_blobs(p->target_repo, b, p->n_blobs, &co, err);
+	for (size_t i = 0; i < p->n_blobs; i++)
+		p->blobs[i].how = b[i].how;
+	free(b);
+	return rc;
+}
+
+/* --- blobs while configs are read ------------------------------------------------ */
+
+/* The blob step run alongside the config stage, on a thread of its own,
+ * over the plan's blob list made from the walks (the config stage leaves
+ * p->blobs alone; plan_blobs runs after the join). */
+struct early {
+	struct reg_asm_plan *p;
+	int rc;
+	oci_error err;
+	pthread_t thread;
+	bool running;
+};
+
+static void *early_run(void *ud)
+{
+	struct early *e = ud;
+	e->rc = copy_blobs(e->p, NULL, &e->err);
+	return NULL;
+}
+
+/* Start the blob step early when that cannot write anything a reader
+ * would see: the plan will be executed (o->early_blobs), the target's tag
+ * does not exist yet, and every source is on the target's registry (the
+ * blobs are mounted, not moved).  A plan that fails after this leaves
+ * unreferenced blobs in the target repository, as an interrupted push does.
+ * The blobs are listed in merge's order: every source's images, then
+ * every source's attestations. */
+static int early_start(struct early *e, struct resolve_ctx *x, oci_error *err)
+{
+	struct reg_asm_plan *p = x->plan;
+	memset(e, 0, sizeof *e);
+	if (!x->o->early_blobs || x->heads[0].found != 0)
+		return 0;
+	for (size_t i = 0; i < x->o->n_sources; i++)
+		if (!reg_repo_same_registry(p->source_repos[i], p->target_repo))
+			return 0;
+	for (size_t i = 0; i < x->o->n_sources; i++) {
+		size_t n_img;
+		const struct reg_walk_node *img = reg_walk_images(&x->res[i].w, &n_img);
+		for (size_t k = 0; k < n_img; k++)
+			if (add_blobs(p, &img[k].m, p->source_repos[i], err) < 0)
+				return -1;
 	}
+	for (size_t i = 0; i < x->o->n_sources; i++) {
+		const struct reg_walk_node *top = &x->res[i].w.top;
+		for (size_t k = top->n_picked; k < top->n_children; k++)
+			if (top->children[k].kind == OCI_DOC_MANIFEST &&
+			    add_blobs(p, &top->children[k].m, p->source_repos[i], err) < 0)
+				return -1;
+	}
+	e->p = p;
+	e->running = p->n_blobs && pthread_create(&e->thread, NULL, early_run, e) == 0;
+	return 0;
+}
+
+/* Join the early blob step: the plan's blobs are in place (blobs_ready),
+ * or -1 with err. */
+static int early_finish(struct early *e, oci_error *err)
+{
+	if (!e->running)
+		return 0;
+	pthread_join(e->thread, NULL);
+	e->running = false;
+	if (e->rc < 0) {
+		if (err)
+			*err = e->err;
+		return -1;
+	}
+	e->p->blobs_ready = true;
 	return 0;
 }
 
@@ -400,16 +389,16 @@ int reg_asm_plan(struct reg_client *c, const struct reg_asm_options *o,
 	struct early early = { 0 };
 	if (rc == 0)
 		rc = reg_parallel(p->n_tags + n, p->jobs, resolve_job, &x, err);
-	if (rc == 0) {
-		early_start(&early, &x);
+	if (rc == 0)
+		rc = early_start(&early, &x, err);
+	if (rc == 0)
 		rc = reg_parallel(n, p->jobs, config_job, &x, err);
-	}
+	int erc = early_finish(&early, rc == 0 ? err : NULL);
+	rc = rc < 0 ? rc : erc;
 	if (rc == 0)
 		rc = merge(p, res, n, err);
 	if (rc == 0)
 		rc = plan_blobs(p, err);
-	int erc = early_finish(&early, rc == 0 ? p : NULL, rc == 0 ? err : NULL);
-	rc = rc < 0 ? rc : erc;
 	for (size_t i = 0; i < n; i++) {
 		for (size_t k = 0; k < res[i].n; k++)
 			child_release(&res[i].children[k]);
@@ -456,23 +445,6 @@ static int child_job(size_t i, void *ud, oci_error *err)
 	struct reg_asm_child *ch = &p->children[i];
 	return reg_manifest_put(p->target_repo, ch->raw.digest, ch->desc.media_type, ch->raw.data,
 	                        ch->raw.len, err);
-}
-
-/* Every blob of every child, through the shared blob step. */
-static int copy_blobs(struct reg_asm_plan *p, const struct reg_progress *progress,
-                      oci_error *err)
-{
-	struct reg_copy_opts co = { .jobs = p->jobs };
-	if (progress)
-		co.progress = *progress;
-	struct reg_copy_blob *b = oci_xcalloc(p->n_blobs + 1, sizeof *b);
-	for (size_t i = 0; i < p->n_blobs; i++)
-		b[i] = (struct reg_copy_blob){ .d = &p->blobs[i].d, .src = { .repo = p->blobs[i].repo } };
-	int rc = reg_copy_blobs(p->target_repo, b, p->n_blobs, &co, err);
-	for (size_t i = 0; i < p->n_blobs; i++)
-		p->blobs[i].how = b[i].how;
-	free(b);
-	return rc;
 }
 
 /* The blob step ran during the plan (early_start): its outcome, told to
