@@ -8,6 +8,8 @@
  *                probe, retries, -v logging                  (transport.h)
  *   mux.c        transport's thread for small requests: one curl multi,
  *                shared connections, HTTP/2 streams          (mux.h)
+ *   pipeline.c   transport's thread for small bodyless requests over
+ *                plain HTTP: pipelined HTTP/1.1               (pipeline.h)
  *   creds.c      credentials: auth file lookup, credential helpers, and
  *                login/logout storage                        (creds.h)
  *   auth.c       challenges, tokens, scope sets; plugs into transport
@@ -84,6 +86,7 @@ struct reg_client {
 	struct reg_pool pool;     /* idle easy handles for blob bodies, under lock */
 	struct reg_pool mux_pool; /* idle easy handles for the mux, under lock */
 	struct reg_mux *mux;      /* small requests (mux.h); started on first use, under lock */
+	struct reg_pipeline *pipeline; /* small plain-HTTP requests (pipeline.h); as mux */
 	struct reg_host **hosts;
 	size_t n_hosts;
 	const struct reg_auth_hook *auth_hook; /* installed by reg_auth_init */

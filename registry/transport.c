@@ -16,6 +16,7 @@
 #include "registry/internal.h"
 #include "oci/util.h"
 #include "registry/mux.h"
+#include "registry/pipeline.h"
 #include "registry/transport.h"
 
 #define REG_USER_AGENT "ccreg/0.1"
@@ -165,6 +166,8 @@ void reg_transport_init(struct reg_client *c)
 
 void reg_transport_release(struct reg_client *c)
 {
+	reg_pipeline_free(c->pipeline);
+	c->pipeline = NULL;
 	reg_mux_free(c->mux); /* before the share its handles use */
 	c->mux = NULL;
 	pool_free(&c->mux_pool);
@@ -407,17 +410,14 @@ int reg_ratelimit_parse(const char *v, long *n, long *window_s)
 
 /* Keep what the host said of its quota (headers that do not parse are
  * ignored: they are informational). */
-/* A small request's wait for its first byte (no connect, no TLS set-up). */
-static void note_rtt(struct reg_repo *repo, CURL *h)
+/* A small request's wait for its first byte (no connect, no TLS set-up),
+ * wait_us; the host's round trip is the shortest seen. */
+static void note_rtt(struct reg_repo *repo, int64_t wait_us)
 {
-	curl_off_t pre = 0, start = 0;
-	if (curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK ||
-	    curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &start) != CURLE_OK || start < pre)
-		return;
 	struct reg_host *hs = reg_host_get(repo->c, repo->host);
 	pthread_mutex_lock(&repo->c->lock);
-	if (!hs->rtt_us || start - pre < hs->rtt_us)
-		hs->rtt_us = start - pre > 0 ? (int64_t)(start - pre) : 1;
+	if (!hs->rtt_us || wait_us < hs->rtt_us)
+		hs->rtt_us = wait_us > 0 ? wait_us : 1;
 	pthread_mutex_unlock(&repo->c->lock);
 }
 
@@ -530,11 +530,20 @@ static bool url_on_registry(struct reg_repo *repo, const char *url)
 	return strncasecmp(p, repo->host, hl) == 0 && (p[hl] == '/' || p[hl] == '\0');
 }
 
-static int perform(struct reg_repo *repo, const struct reg_request *req, const char *url,
-                   const char *auth, bool verify_tls, struct reg_response *resp,
-                   oci_error *err)
+/* What one exchange left besides the response. */
+struct outcome {
+	CURLcode rc;
+	long conns;      /* connections it opened */
+	bool sent;       /* the request went out: a timeout after that is a stall */
+	int64_t wait_us; /* a round trip it measured (0: none) */
+	int64_t t0, t1;  /* reg_traffic_now_us */
+};
+
+/* The exchange on a curl easy handle: through the mux for small requests,
+ * on a pooled handle of its own for streamed bodies. */
+static void exchange_curl(struct reg_client *c, const struct reg_request *req, const char *url,
+                          const char *auth, bool verify_tls, struct xfer *x, struct outcome *o)
 {
-	struct reg_client *c = repo->c;
 	/* Bodies streamed from or to the caller (blobs) keep a handle and
 	 * connection of their own; everything else is small and goes through
 	 * the mux, whose callbacks (on_header, on_body into resp->body,
@@ -542,11 +551,8 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 	struct reg_mux *mux = req->sink || req->src ? NULL : mux_get(c);
 	CURL *h = pool_get(c, mux ? &c->mux_pool : &c->pool);
 	struct curl_slist *hdrs = NULL;
-	struct xfer x = { .resp = resp, .req = req, .err = err };
 	_cleanup_free_ char *authline = NULL, *ctype = NULL, *acc = NULL;
-
-	reg_response_release(resp);
-	resp->content_length = -1;
+	struct reg_response *resp = x->resp;
 
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, resp->curl_error);
@@ -563,9 +569,9 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 		curl_easy_setopt(h, CURLOPT_TIMEOUT,
 		                 c->o.request_timeout_s ? c->o.request_timeout_s : 120L);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify_tls ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify_tls ? 2L : 0L);
 	/* libcurl ignores OpenSSL's environment variables: honour them here.
@@ -608,9 +614,9 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 		if (has_body) {
 			curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
 			curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
-			curl_easy_setopt(h, CURLOPT_READDATA, &x);
+			curl_easy_setopt(h, CURLOPT_READDATA, x);
 			curl_easy_setopt(h, CURLOPT_SEEKFUNCTION, on_seek);
-			curl_easy_setopt(h, CURLOPT_SEEKDATA, &x);
+			curl_easy_setopt(h, CURLOPT_SEEKDATA, x);
 			int64_t len = req->src ? req->src_len : (int64_t)req->body_len;
 			if (len >= 0)
 				curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)len);
@@ -639,20 +645,133 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 		hdrs = curl_slist_append(hdrs, *p);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
-	int64_t t0 = reg_traffic_now_us();
-	CURLcode rc = mux ? reg_mux_perform(mux, h) : curl_easy_perform(h);
-	int64_t t1 = reg_traffic_now_us();
-	long ms = (long)((t1 - t0) / 1000);
-	long conns = 0;
-	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
-	reg_traffic_note(c, t0, t1, conns);
-	resp->curl_code = rc;
-	if (rc == CURLE_OK)
+	o->t0 = reg_traffic_now_us();
+	o->rc = mux ? reg_mux_perform(mux, h) : curl_easy_perform(h);
+	o->t1 = reg_traffic_now_us();
+	curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &o->conns);
+	if (o->rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-	/* a timeout before the request went out (connecting) is "cannot reach";
-	 * after it, the server accepted and then stalled */
-	curl_off_t pretransfer = 0;
-	curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer);
+	curl_off_t pre = 0, start = 0;
+	curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre);
+	o->sent = pre != 0;
+	if (o->rc == CURLE_OK && mux &&
+	    curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &start) == CURLE_OK && start >= pre)
+		o->wait_us = start - pre > 0 ? (int64_t)(start - pre) : 1;
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(hdrs);
+	pool_put(c, mux ? &c->mux_pool : &c->pool, h);
+}
+
+/* --- pipelined requests ---------------------------------------------------- */
+
+static bool pipelining_allowed;
+static pthread_once_t pipelining_once = PTHREAD_ONCE_INIT;
+
+/* CCREG_HTTP_PIPELINE=0 turns pipelining off; a proxy in the environment
+ * too (curl would send plain HTTP through it; the pipeline does not). */
+static void pipelining_init(void)
+{
+	const char *v = getenv("CCREG_HTTP_PIPELINE");
+	pipelining_allowed = !(v && strcmp(v, "0") == 0);
+	static const char *const proxies[] = { "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY" };
+	for (size_t i = 0; i < sizeof proxies / sizeof *proxies; i++)
+		if ((v = getenv(proxies[i])) && *v)
+			pipelining_allowed = false;
+}
+
+static bool has_ctl(const char *s)
+{
+	return s && strpbrk(s, "\r\n") != NULL;
+}
+
+/* The client's pipeline when this request may go through it (pipeline.h):
+ * a bodyless HEAD or GET answered into memory, over plain HTTP, to the
+ * registry itself; else NULL. */
+static struct reg_pipeline *pipeline_for(struct reg_repo *repo, const struct reg_request *req,
+                                         const char *url, const char *auth)
+{
+	struct reg_client *c = repo->c;
+	if (req->sink || req->src || req->body || strncmp(url, "http://", 7) != 0 ||
+	    (strcmp(req->method, "HEAD") != 0 && strcmp(req->method, "GET") != 0) ||
+	    !url_on_registry(repo, url))
+		return NULL;
+	pthread_once(&pipelining_once, pipelining_init);
+	if (!pipelining_allowed || has_ctl(url) || has_ctl(auth) || has_ctl(req->accept) ||
+	    has_ctl(req->content_type))
+		return NULL;
+	for (const char *const *p = req->headers; p && *p; p++)
+		if (has_ctl(*p))
+			return NULL;
+	pthread_mutex_lock(&c->lock);
+	if (!c->pipeline)
+		c->pipeline = reg_pipeline_new(c->o.jobs > 0 ? c->o.jobs : 4,
+		                               c->o.connect_timeout_ms ? c->o.connect_timeout_ms : 10000L,
+		                               (c->o.low_speed_secs ? c->o.low_speed_secs : 30L) * 1000);
+	struct reg_pipeline *pl = c->pipeline;
+	pthread_mutex_unlock(&c->lock);
+	return pl;
+}
+
+/* The exchange through the pipeline: the same request head curl would
+ * send, the answer through the same callbacks. */
+static void exchange_pipe(struct reg_pipeline *pl, const struct reg_request *req, const char *url,
+                          const char *auth, struct xfer *x, struct outcome *o)
+{
+	const char *authority = url + 7, *path = strchr(authority, '/');
+	_cleanup_free_ char *host = oci_xstrndup(authority, path ? (size_t)(path - authority)
+	                                                           : strlen(authority));
+	struct oci_buf head = { 0 };
+	_cleanup_free_ char *first = oci_xasprintf(
+		"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " REG_USER_AGENT "\r\nAccept: %s\r\n",
+		req->method, path ? path : "/", host, req->accept ? req->accept : "*/*");
+	oci_buf_append(&head, first, strlen(first));
+	const char *lines[3] = { req->content_type, auth, NULL };
+	const char *names[2] = { "Content-Type", "Authorization" };
+	for (int i = 0; i < 2; i++)
+		if (lines[i]) {
+			_cleanup_free_ char *l = oci_xasprintf("%s: %s\r\n", names[i], lines[i]);
+			oci_buf_append(&head, l, strlen(l));
+		}
+	for (const char *const *p = req->headers; p && *p; p++) {
+		oci_buf_append(&head, *p, strlen(*p));
+		oci_buf_append(&head, "\r\n", 2);
+	}
+	oci_buf_append(&head, "\r\n", 2);
+
+	struct reg_pipe_result res;
+	o->t0 = reg_traffic_now_us();
+	reg_pipeline_perform(pl, host, (const char *)head.data, head.len,
+	                     strcmp(req->method, "HEAD") == 0, on_header, on_body, x, &res);
+	o->t1 = reg_traffic_now_us();
+	oci_buf_release(&head);
+	o->rc = res.rc;
+	o->conns = res.new_conns;
+	o->sent = res.sent;
+	o->wait_us = res.wait_us;
+	snprintf(x->resp->curl_error, sizeof x->resp->curl_error, "%s", res.error);
+}
+
+static int perform(struct reg_repo *repo, const struct reg_request *req, const char *url,
+                   const char *auth, bool verify_tls, struct reg_response *resp,
+                   oci_error *err)
+{
+	struct reg_client *c = repo->c;
+	struct xfer x = { .resp = resp, .req = req, .err = err };
+	struct outcome out = { 0 };
+
+	reg_response_release(resp);
+	resp->content_length = -1;
+	struct reg_pipeline *pl = pipeline_for(repo, req, url, auth);
+	if (pl)
+		exchange_pipe(pl, req, url, auth, &x, &out);
+	else
+		exchange_curl(c, req, url, auth, verify_tls, &x, &out);
+	CURLcode rc = out.rc;
+	const char *m = req->method;
+	long ms = (long)((out.t1 - out.t0) / 1000);
+	reg_traffic_note(c, out.t0, out.t1, out.conns);
+	resp->curl_code = rc;
 
 	if (c->o.verbose) {
 		/* headers are never logged; the URL is redacted (pre-signed storage URLs) */
@@ -671,15 +790,10 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 			reg_log(c, "%s %s failed: %s (%ldms)", m, shown,
 			        resp->curl_error[0] ? resp->curl_error : curl_easy_strerror(rc), ms);
 	}
-	if (rc == CURLE_OK && mux && url_on_registry(repo, url))
-		note_rtt(repo, h); /* before the handle goes back to the pool */
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
-	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(hdrs);
-	pool_put(c, mux ? &c->mux_pool : &c->pool, h);
+	if (rc == CURLE_OK && out.wait_us && url_on_registry(repo, url))
+		note_rtt(repo, out.wait_us);
 	if (rc == CURLE_OK && url_on_registry(repo, url))
 		note_ratelimit(repo, resp);
-
 
 	if (x.sink_failed) {
 		if (!err || !err->msg[0])
@@ -687,9 +801,10 @@ static int perform(struct reg_repo *repo, const struct reg_request *req, const c
 		return -2; /* the caller's sink said stop: never retried */
 	}
 	if (rc != CURLE_OK) {
+		/* a timeout before the request went out (connecting) is "cannot
+		 * reach"; after it, the server accepted and then stalled */
 		bool unreachable = rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST ||
-		                   (rc == CURLE_OPERATION_TIMEDOUT && resp->status == 0 &&
-		                    pretransfer == 0);
+		                   (rc == CURLE_OPERATION_TIMEDOUT && resp->status == 0 && !out.sent);
 		_cleanup_free_ char *shown = reg_redact_url(url);
 		const char *host = url_on_registry(repo, url) ? repo->host : shown;
 		const char *why = resp->curl_error[0] ? resp->curl_error : curl_easy_strerror(rc);
