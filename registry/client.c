@@ -55,6 +55,7 @@ struct reg_client *reg_client_new(const struct reg_options *o, oci_error *err)
 	c->o.cache_dir = c->cache_dir;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_cond_init(&c->blob_free, NULL);
+	pthread_cond_init(&c->manifest_done, NULL);
 	if (c->ca_file && access(c->ca_file, R_OK) != 0) {
 		oci_err(err, OCI_E_USAGE, "%s: cannot read the CA file", c->ca_file);
 		reg_client_free(c);
@@ -82,8 +83,10 @@ void reg_client_free(struct reg_client *c)
 	oci_mcache_free(c->mcache);
 	free(c->cache_dir);
 	free(c->spans);
-	free(c->blob_one);
+	free(c->blob_one.keys);
+	free(c->manifest_one.keys);
 	pthread_cond_destroy(&c->blob_free);
+	pthread_cond_destroy(&c->manifest_done);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -141,6 +144,34 @@ static bool pulls_spent(struct reg_repo *r)
 	struct reg_ratelimit rl;
 	reg_repo_ratelimit(r, &rl);
 	return rl.exhausted;
+}
+
+/* --- single flight ---------------------------------------------------------------- */
+
+bool reg_flights_has(const struct reg_flights *f, const char *key)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (strcmp(f->keys[i], key) == 0)
+			return true;
+	return false;
+}
+
+void reg_flights_add(struct reg_flights *f, const char *key)
+{
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 8;
+		f->keys = oci_xrealloc(f->keys, f->cap * sizeof *f->keys);
+	}
+	f->keys[f->n++] = key;
+}
+
+void reg_flights_del(struct reg_flights *f, const char *key)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (f->keys[i] == key) {
+			f->keys[i] = f->keys[--f->n];
+			return;
+		}
 }
 
 /* --- the document cache ------------------------------------------------------------ */
@@ -488,6 +519,37 @@ static void tag_seen(struct reg_repo *r, const char *tag, const char *digest)
 		(void)oci_mcache_tag_put(r->c->mcache, name, digest, &ignored);
 }
 
+/* The manifest digest from the cache, else a GET of reference for it
+ * (head_digest: what a HEAD of the tag said, checked against the bytes),
+ * one thread per digest at a time: tags that share a digest (verify and
+ * status read many) cost one GET, a pull on Docker Hub, not one each. */
+static int manifest_once(struct reg_repo *r, const char *reference, const char *digest,
+                         const char *head_digest, const char *media_type,
+                         struct reg_manifest *out, oci_error *err)
+{
+	struct reg_client *c = r->c;
+	for (;;) {
+		if (manifest_cached(r, digest, media_type, out))
+			return 0;
+		pthread_mutex_lock(&c->lock);
+		bool mine = !reg_flights_has(&c->manifest_one, digest);
+		if (mine)
+			reg_flights_add(&c->manifest_one, digest);
+		else /* then the cache again: empty if that GET failed */
+			while (reg_flights_has(&c->manifest_one, digest))
+				pthread_cond_wait(&c->manifest_done, &c->lock);
+		pthread_mutex_unlock(&c->lock);
+		if (mine)
+			break;
+	}
+	int rc = manifest_fetch(r, reference, head_digest, out, err);
+	pthread_mutex_lock(&c->lock);
+	reg_flights_del(&c->manifest_one, digest);
+	pthread_cond_broadcast(&c->manifest_done);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 static int manifest_get(struct reg_repo *r, const char *reference, bool head_first,
                         struct reg_manifest *out, oci_error *err)
 {
@@ -498,7 +560,7 @@ static int manifest_get(struct reg_repo *r, const char *reference, bool head_fir
 	if (!r->c->mcache || r->c->o.no_cache)
 		return manifest_fetch(r, reference, NULL, out, err);
 	if (by_digest)
-		return manifest_cached(r, reference, NULL, out) ? 0 : manifest_fetch(r, reference, NULL, out, err);
+		return manifest_once(r, reference, reference, NULL, NULL, out, err);
 	if (!head_first && !tag_known(r, reference)) {
 		/* never seen: its bytes cannot be here, a HEAD would only cost
 		 * a round trip (and the GET a pull, as it would after the HEAD) */
@@ -516,14 +578,13 @@ static int manifest_get(struct reg_repo *r, const char *reference, bool head_fir
 	oci_err_clear(err);
 	if (h == 1 && hd && oci_digest_validate(hd, NULL) == 0) {
 		tag_seen(r, reference, hd);
-		if (manifest_cached(r, hd, hmt, out))
-			return 0;
+		return manifest_once(r, reference, hd, hd, hmt, out, err);
 	} else if (h == 1) {
 		reg_log(r->c, "%s: HEAD without Docker-Content-Digest; reading the manifest", r->name);
 		free(hd);
 		hd = NULL;
 	}
-	if (manifest_fetch(r, reference, h == 1 ? hd : NULL, out, err) < 0)
+	if (manifest_fetch(r, reference, NULL, out, err) < 0)
 		return -1;
 	if (!hd)
 		tag_seen(r, reference, out->digest);

@@ -47,6 +47,18 @@ struct reg_pool {
 	size_t n, cap;
 };
 
+/* Keys that threads are at work on, for single flight: a thread finding
+ * its key here waits for the other, then reads what that one cached.
+ * The keys are the adding thread's own strings, removed by identity;
+ * under reg_client.lock (client.c). */
+struct reg_flights {
+	const char **keys;
+	size_t n, cap;
+};
+bool reg_flights_has(const struct reg_flights *f, const char *key);
+void reg_flights_add(struct reg_flights *f, const char *key);
+void reg_flights_del(struct reg_flights *f, const char *key);
+
 /* Per-host state, created on first use (reg_host_get) and kept for the
  * client's life. */
 struct reg_host {
@@ -108,8 +120,12 @@ struct reg_client {
 	 * (blob_one: the callers' strings, see reg_blob_slots_enter) */
 	int blob_busy, blob_waiting;
 	long blob_coming; /* jobs of blob batches not ended (reg_blob_batch) */
-	const char **blob_one;
-	size_t n_blob_one, cap_blob_one;
+	struct reg_flights blob_one;
+	/* client.c, under lock: manifest GETs under way by digest (single
+	 * flight: tags that share a digest cost one GET, a pull on Docker
+	 * Hub); manifest_done is signalled when one ends */
+	struct reg_flights manifest_one;
+	pthread_cond_t manifest_done;
 
 	/* traffic.c, under lock: counts, and each exchange's span with -v */
 	struct reg_traffic traffic;

@@ -25,22 +25,13 @@ static int blob_jobs(const struct reg_client *c)
 	return c->o.jobs > 0 ? c->o.jobs : REG_JOBS_DEFAULT;
 }
 
-/* Is a GET of digest that takes single flight under way?  Under c->lock. */
-static bool fetching(const struct reg_client *c, const char *digest)
-{
-	for (size_t i = 0; i < c->n_blob_one; i++)
-		if (strcmp(c->blob_one[i], digest) == 0)
-			return true;
-	return false;
-}
-
 bool reg_blob_slots_enter(struct reg_client *c, const char *one)
 {
 	int jobs = blob_jobs(c);
 	bool waited = false;
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		bool same = one && fetching(c, one);
+		bool same = one && reg_flights_has(&c->blob_one, one);
 		if (!same && c->blob_busy < jobs)
 			break;
 		/* only a wait for a slot keeps ranged GETs from taking more */
@@ -51,13 +42,8 @@ bool reg_blob_slots_enter(struct reg_client *c, const char *one)
 		c->blob_waiting -= for_slot;
 	}
 	c->blob_busy++;
-	if (one) {
-		if (c->n_blob_one == c->cap_blob_one) {
-			c->cap_blob_one = c->cap_blob_one ? 2 * c->cap_blob_one : 8;
-			c->blob_one = oci_xrealloc(c->blob_one, c->cap_blob_one * sizeof *c->blob_one);
-		}
-		c->blob_one[c->n_blob_one++] = one;
-	}
+	if (one)
+		reg_flights_add(&c->blob_one, one);
 	pthread_mutex_unlock(&c->lock);
 	return waited;
 }
@@ -68,11 +54,8 @@ void reg_blob_slots_leave(struct reg_client *c, int n, const char *one)
 		return;
 	pthread_mutex_lock(&c->lock);
 	c->blob_busy -= n;
-	for (size_t i = 0; one && i < c->n_blob_one; i++)
-		if (c->blob_one[i] == one) {
-			c->blob_one[i] = c->blob_one[--c->n_blob_one];
-			break;
-		}
+	if (one)
+		reg_flights_del(&c->blob_one, one);
 	pthread_cond_broadcast(&c->blob_free);
 	pthread_mutex_unlock(&c->lock);
 }

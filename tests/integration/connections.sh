@@ -2,7 +2,8 @@
 # Connections (issue 13): `ccreg verify --jobs 4` over a catalog of 150
 # tested tags opens at most jobs + 2 connections to the registry (counted by
 # tests/conncount.py in front of it): small requests share keep-alive
-# connections across threads (registry/mux.c).  The scheme probe and GET
+# connections across threads (registry/mux.c).  The tags share one index,
+# read with one GET (single flight by digest).  The scheme probe and GET
 # /v2/ happen once per host per run, and with token auth each token scope is
 # asked for once, never per tag.
 . "$(dirname "$0")/../lib.sh"
@@ -48,6 +49,10 @@ is "$(pings "$plain_LOG")" 1 "GET /v2/ asked once in the run"
 is "$(grep -c 'does not speak TLS' <<<"$ERR")" 1 "the scheme probe ran once"
 is "$(count_requests "$plain_LOG" 'HEAD' '/v2/bench/img[0-9]+/manifests/t[0-9]+')" 150 \
 	"one HEAD per tested tag"
+# the 150 tags share one index: one GET of it (a pull on Docker Hub), the
+# other threads that HEADed the same digest wait for it and read the cache
+is "$(count_requests "$plain_LOG" 'GET' '/v2/bench/img[0-9]+/manifests/.*')" 1 \
+	"one manifest GET for the shared index (single flight by digest)"
 
 # The same with --jobs 1: one connection for the registry (and the probe).
 : >"$cnt_CONNS"
