@@ -1,5 +1,5 @@
 """proxylib: what the Python test servers share (tests/hubproxy.py,
-rangeproxy.py, referrersapi.py, faultproxy.py, hostile.py and the flaky
+rangeproxy.py, referrersapi.py, faultproxy.py, hostile.py, pipeproxy.py and the flaky
 registry of tests/integration/retry.sh).
 
     Handler                 an http.server request handler speaking HTTP/1.1
