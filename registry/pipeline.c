@@ -30,7 +30,7 @@
 struct job {
 	const char *authority, *req;
 	size_t len;
-	bool head;
+	bool head, exclusive; /* REG_PIPE_HEAD, REG_PIPE_ALONE */
 	curl_write_callback on_header, on_body;
 	void *ud;
 	struct reg_pipe_result *res;
@@ -65,6 +65,7 @@ struct conn {
 	bool close_after; /* the answer being read is the connection's last */
 	int64_t left;
 	size_t answers;   /* answered on this connection */
+	bool exclusive;   /* a REG_PIPE_ALONE request is queued: nothing may join */
 	bool dead;
 };
 
@@ -221,29 +222,33 @@ static void conn_push(struct conn *k, struct job *j)
 		k->q = oci_xrealloc(k->q, k->cap * sizeof *k->q);
 	}
 	j->answering = false;
+	k->exclusive |= j->exclusive;
 	if (k->nq == 0)
 		k->progress_us = now_us(); /* the stall clock starts with work */
 	k->q[k->nq++] = j;
 }
 
 /* The connection for j: the least busy one of its host, a new one while
- * every open one is busy and the host has fewer than max_conns; NULL
- * when all are full (j waits), or with why set when none can open. */
+ * every open one is busy and the host has fewer than max_conns; for a
+ * REG_PIPE_ALONE request only an idle one.  NULL when none will do yet (j
+ * waits), or with why set when none can open. */
 static struct conn *pick(struct reg_pipeline *p, struct job *j, char *why, size_t whylen)
 {
 	struct host *h = host_get(p, j->authority);
 	struct conn *best = NULL;
-	for (size_t i = 0; i < h->n; i++)
-		if (!h->conns[i]->dead && (!best || h->conns[i]->nq < best->nq))
-			best = h->conns[i];
-	size_t depth = h->serial ? 1 : PIPE_DEPTH;
+	for (size_t i = 0; i < h->n; i++) {
+		struct conn *k = h->conns[i];
+		if (!k->dead && !k->exclusive && (!best || k->nq < best->nq))
+			best = k;
+	}
+	size_t depth = j->exclusive || h->serial ? 1 : PIPE_DEPTH;
 	if ((!best || best->nq > 0) && (long)h->n < p->max_conns) {
 		struct conn *k = conn_open(p, h, why, whylen);
 		if (k) {
 			j->res->new_conns++;
 			return k;
 		}
-		if (best)
+		if (h->n)
 			why[0] = '\0'; /* the open ones will do */
 	}
 	return best && best->nq < depth ? best : NULL;
@@ -263,13 +268,17 @@ static void conn_drop(struct reg_pipeline *p, struct conn *k, bool fail_first, C
 		k->host->serial = true;
 	for (size_t i = k->nq; i-- > 0;) {
 		struct job *j = k->q[i];
+		bool written = i < k->nsent;
 		if (i == 0 && fail_first)
 			finish(p, j, rc, why);
-		else if (!k->close_after && i < k->nsent && ++j->tries >= PIPE_TRIES)
+		else if (written && j->exclusive && (k->answers == 0 || j->tries > 0))
+			finish(p, j, CURLE_GOT_NOTHING, why); /* it may have been done */
+		else if (written && !k->close_after && ++j->tries >= PIPE_TRIES)
 			finish(p, j, CURLE_GOT_NOTHING, why);
 		else
 			wait_push(p, j, true);
 	}
+	k->exclusive = false;
 	k->nq = k->nsent = k->wr_off = 0;
 	if (k->fd >= 0)
 		close(k->fd);
@@ -315,6 +324,7 @@ static bool answered(struct reg_pipeline *p, struct conn *k)
 	k->nq--;
 	k->nsent--;
 	k->answers++;
+	k->exclusive = false; /* it was alone: nothing else is queued */
 	k->st = P_STATUS;
 	finish(p, j, CURLE_OK, NULL);
 	if (!k->close_after)
@@ -756,11 +766,12 @@ void reg_pipeline_free(struct reg_pipeline *p)
 }
 
 void reg_pipeline_perform(struct reg_pipeline *p, const char *authority, const char *req,
-                          size_t len, bool head, curl_write_callback on_header,
+                          size_t len, unsigned flags, curl_write_callback on_header,
                           curl_write_callback on_body, void *ud, struct reg_pipe_result *res)
 {
 	memset(res, 0, sizeof *res);
-	struct job j = { .authority = authority, .req = req, .len = len, .head = head,
+	struct job j = { .authority = authority, .req = req, .len = len,
+		         .head = flags & REG_PIPE_HEAD, .exclusive = flags & REG_PIPE_ALONE,
 		         .on_header = on_header, .on_body = on_body, .ud = ud, .res = res };
 	pthread_mutex_lock(&p->lock);
 	if (p->tail)

@@ -10,8 +10,15 @@
  * multiplexes (the mux); on plain HTTP, where there is no h2, requests
  * are written back to back on a keep-alive connection and the answers
  * read in order (RFC 9112 section 9.3.2), which every HTTP/1.1 server
- * must accept.  Only idempotent, bodyless requests (HEAD, GET) come here:
- * one that is not answered when its connection closes is sent again.
+ * must accept.  Idempotent bodyless requests (HEAD, GET) are the ones
+ * pipelined: one that is not answered when its connection closes is sent
+ * again.  Other small requests with their bodies in memory (manifest PUTs,
+ * mount POSTs, DELETEs) use the same connections one at a time
+ * (REG_PIPE_ALONE): each waits for an idle connection, nothing is queued
+ * behind it, and once written it is not sent again but for the one case
+ * curl also resends: a reused keep-alive connection that closed before
+ * any byte of the answer.  So a run's small requests to a plain-HTTP host
+ * share at most max_host_conns connections.
  *
  * One thread owns the sockets: at most max_host_conns connections per
  * host, each with at most a few dozen requests in flight, a new
@@ -50,14 +57,17 @@ struct reg_pipe_result {
 	char error[CURL_ERROR_SIZE];
 };
 
-/* Send the request head `req` (len bytes: request line, headers, blank
- * line; no body) to authority ("host:port", "[::1]:port") and wait for
- * its answer.  Header lines, the status line first, go to on_header as
+#define REG_PIPE_HEAD 1  /* a HEAD: its answer has no body */
+#define REG_PIPE_ALONE 2 /* not idempotent: alone on an idle connection */
+
+/* Send the request `req` (len bytes: request line, headers, blank line,
+ * and the body if any) to authority ("host:port", "[::1]:port") and wait
+ * for its answer (flags: REG_PIPE_*).  Header lines, the status line first, go to on_header as
  * libcurl's CURLOPT_HEADERFUNCTION gives them; body bytes to on_body.
  * Both run on the pipeline's thread (keep them cheap); one returning
  * less than it was given ends the request with CURLE_WRITE_ERROR. */
 void reg_pipeline_perform(struct reg_pipeline *p, const char *authority, const char *req,
-                          size_t len, bool head, curl_write_callback on_header,
+                          size_t len, unsigned flags, curl_write_callback on_header,
                           curl_write_callback on_body, void *ud, struct reg_pipe_result *res);
 
 #endif

@@ -685,20 +685,26 @@ static bool has_ctl(const char *s)
 	return s && strpbrk(s, "\r\n") != NULL;
 }
 
+/* Is this a request the pipeline may send again when its connection
+ * closes before the answer (pipeline.h)? */
+static bool idempotent(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
 /* The client's pipeline when this request may go through it (pipeline.h):
- * a bodyless HEAD or GET answered into memory, over plain HTTP, to the
+ * a small request (no streamed body either way) over plain HTTP to the
  * registry itself; else NULL. */
 static struct reg_pipeline *pipeline_for(struct reg_repo *repo, const struct reg_request *req,
                                          const char *url, const char *auth)
 {
 	struct reg_client *c = repo->c;
-	if (req->sink || req->src || req->body || strncmp(url, "http://", 7) != 0 ||
-	    (strcmp(req->method, "HEAD") != 0 && strcmp(req->method, "GET") != 0) ||
-	    !url_on_registry(repo, url))
+	if (req->sink || req->src || strncmp(url, "http://", 7) != 0 ||
+	    (idempotent(req->method) && req->body) || !url_on_registry(repo, url))
 		return NULL;
 	pthread_once(&pipelining_once, pipelining_init);
 	if (!pipelining_allowed || has_ctl(url) || has_ctl(auth) || has_ctl(req->accept) ||
-	    has_ctl(req->content_type))
+	    has_ctl(req->content_type) || has_ctl(req->method))
 		return NULL;
 	for (const char *const *p = req->headers; p && *p; p++)
 		if (has_ctl(*p))
@@ -713,42 +719,53 @@ static struct reg_pipeline *pipeline_for(struct reg_repo *repo, const struct reg
 	return pl;
 }
 
-/* The exchange through the pipeline: the same request head curl would
- * send, the answer through the same callbacks. */
+/* The exchange through the pipeline: the request curl would send, the
+ * answer through the same callbacks. */
 static void exchange_pipe(struct reg_pipeline *pl, const struct reg_request *req, const char *url,
                           const char *auth, struct xfer *x, struct outcome *o)
 {
 	const char *authority = url + 7, *path = strchr(authority, '/');
 	_cleanup_free_ char *host = oci_xstrndup(authority, path ? (size_t)(path - authority)
 	                                                           : strlen(authority));
-	struct oci_buf head = { 0 };
+	bool idem = idempotent(req->method);
+	struct oci_buf msg = { 0 };
 	_cleanup_free_ char *first = oci_xasprintf(
 		"%s %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: " REG_USER_AGENT "\r\nAccept: %s\r\n",
 		req->method, path ? path : "/", host, req->accept ? req->accept : "*/*");
-	oci_buf_append(&head, first, strlen(first));
-	const char *lines[3] = { req->content_type, auth, NULL };
-	const char *names[2] = { "Content-Type", "Authorization" };
-	for (int i = 0; i < 2; i++)
-		if (lines[i]) {
-			_cleanup_free_ char *l = oci_xasprintf("%s: %s\r\n", names[i], lines[i]);
-			oci_buf_append(&head, l, strlen(l));
+	oci_buf_append(&msg, first, strlen(first));
+	const char *ctype = req->content_type;
+	if (!ctype && req->body)
+		ctype = "application/octet-stream";
+	_cleanup_free_ char *clen = idem ? NULL : oci_xasprintf("%zu", req->body ? req->body_len : 0);
+	const char *names[] = { "Content-Type", "Content-Length", "Authorization" };
+	const char *values[] = { ctype, clen, auth };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (values[i]) {
+			_cleanup_free_ char *l = oci_xasprintf("%s: %s\r\n", names[i], values[i]);
+			oci_buf_append(&msg, l, strlen(l));
 		}
 	for (const char *const *p = req->headers; p && *p; p++) {
-		oci_buf_append(&head, *p, strlen(*p));
-		oci_buf_append(&head, "\r\n", 2);
+		oci_buf_append(&msg, *p, strlen(*p));
+		oci_buf_append(&msg, "\r\n", 2);
 	}
-	oci_buf_append(&head, "\r\n", 2);
+	oci_buf_append(&msg, "\r\n", 2);
+	if (req->body && req->body_len)
+		oci_buf_append(&msg, req->body, req->body_len);
 
 	struct reg_pipe_result res;
+	unsigned flags = (strcmp(req->method, "HEAD") == 0 ? REG_PIPE_HEAD : 0) |
+	                 (idem ? 0 : REG_PIPE_ALONE);
 	o->t0 = reg_traffic_now_us();
-	reg_pipeline_perform(pl, host, (const char *)head.data, head.len,
-	                     strcmp(req->method, "HEAD") == 0, on_header, on_body, x, &res);
+	reg_pipeline_perform(pl, host, (const char *)msg.data, msg.len, flags, on_header, on_body, x,
+	                     &res);
 	o->t1 = reg_traffic_now_us();
-	oci_buf_release(&head);
+	oci_buf_release(&msg);
 	o->rc = res.rc;
 	o->conns = res.new_conns;
 	o->sent = res.sent;
 	o->wait_us = res.wait_us;
+	if (res.rc == CURLE_OK && req->body)
+		x->sent = (int64_t)req->body_len;
 	snprintf(x->resp->curl_error, sizeof x->resp->curl_error, "%s", res.error);
 }
 
