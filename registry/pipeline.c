@@ -261,11 +261,6 @@ static struct conn *pick(struct reg_pipeline *p, struct job *j, char *why, size_
 static void conn_drop(struct reg_pipeline *p, struct conn *k, bool fail_first, CURLcode rc,
                       const char *why)
 {
-	/* a host that hangs up with pipelined requests pending, before any
-	 * keep-alive limit of a sane size, gets one request at a time from
-	 * now on */
-	if (k->nsent > 1 && k->answers < PIPE_DEPTH)
-		k->host->serial = true;
 	for (size_t i = k->nq; i-- > 0;) {
 		struct job *j = k->q[i];
 		bool written = i < k->nsent;
@@ -322,7 +317,11 @@ static bool answered(struct reg_pipeline *p, struct conn *k)
 	struct job *j = k->q[0];
 	memmove(k->q, k->q + 1, (k->nq - 1) * sizeof *k->q);
 	k->nq--;
-	k->nsent--;
+	if (k->nsent)
+		k->nsent--;
+	else /* answered before it was all written (a 431, a 413): the rest of
+	      * it would be read as the next request; the connection ends */
+		k->close_after = true;
 	k->answers++;
 	k->exclusive = false; /* it was alone: nothing else is queued */
 	k->st = P_STATUS;
@@ -356,6 +355,25 @@ static bool has_token(const char *v, size_t vl, const char *tok)
 		    (i + tl == vl || v[i + tl] == ' ' || v[i + tl] == ','))
 			return true;
 	return false;
+}
+
+/* The number that is all of v[0..vl), in base 10 or 16; -1 when it is
+ * not one (signs, "0x", spaces inside, more than 15 digits). */
+static int64_t number(const char *v, size_t vl, int base)
+{
+	if (vl == 0 || vl > 15)
+		return -1;
+	int64_t n = 0;
+	for (size_t i = 0; i < vl; i++) {
+		int c = (unsigned char)v[i], d = c >= '0' && c <= '9' ? c - '0'
+		                               : base == 16 && c >= 'a' && c <= 'f' ? c - 'a' + 10
+		                               : base == 16 && c >= 'A' && c <= 'F' ? c - 'A' + 10
+		                                                                    : -1;
+		if (d < 0)
+			return -1;
+		n = n * base + d;
+	}
+	return n;
 }
 
 /* A status or header line of q[0]'s answer (n bytes with its line end):
@@ -395,9 +413,8 @@ static int head_line(struct conn *k, char *line, size_t n, const char **why)
 		const char *v;
 		size_t vl;
 		if (header_is(line, bare, "content-length", &v, &vl)) {
-			char *end;
-			long long len = strtoll(v, &end, 10);
-			if (end == v || len < 0 || (k->has_len && len != k->left))
+			int64_t len = number(v, vl, 10);
+			if (len < 0 || (k->has_len && len != k->left))
 				return *why = "bad Content-Length", -1;
 			k->has_len = true;
 			k->left = len;
@@ -409,8 +426,8 @@ static int head_line(struct conn *k, char *line, size_t n, const char **why)
 			k->close_after = true;
 		}
 	}
-	if (k->st == P_STATUS && bare == 0 && k->status < 200)
-		return 0; /* interim answers stay ours */
+	/* every line goes on, interim answers' too (as libcurl does: its
+	 * header callbacks start over at each status line) */
 	if (j->on_header(line, 1, n, j->ud) != n)
 		return *why = "aborted by the header callback", -2;
 	return done;
@@ -426,6 +443,12 @@ static int parse(struct reg_pipeline *p, struct conn *k)
 		struct job *j = k->q[0];
 		char *s = k->in + off;
 		size_t avail = k->in_len - off;
+		if (k->st == P_STATUS && k->nsent == 0 && k->wr_off == 0 && avail > 0) {
+			/* not a byte of q[0] is out: an answer to nothing we sent
+			 * (a 408 on an idle connection); q[0] goes to a new one */
+			conn_drop(p, k, false, CURLE_OK, NULL);
+			return -1;
+		}
 		if (k->st == P_BODY || k->st == P_BODY_EOF || k->st == P_CHUNK_DATA) {
 			size_t n = avail;
 			if (k->st != P_BODY_EOF && (int64_t)n > k->left)
@@ -465,9 +488,9 @@ static int parse(struct reg_pipeline *p, struct conn *k)
 					return -1;
 			}
 		} else if (k->st == P_CHUNK_SIZE) {
-			char *end;
-			long long size = strtoll(s, &end, 16);
-			if (end == s || size < 0) {
+			size_t hl = strspn(s, "0123456789abcdefABCDEF");
+			int64_t size = strchr(";\r\n \t", s[hl]) ? number(s, hl, 16) : -1;
+			if (size < 0) {
 				why = "bad chunk size";
 				rc = -1;
 			} else {
@@ -481,8 +504,13 @@ static int parse(struct reg_pipeline *p, struct conn *k)
 			} else {
 				k->st = P_CHUNK_SIZE;
 			}
-		} else if (k->st == P_TRAILERS && n <= 2 && !answered(p, k)) {
-			return -1;
+		} else if (k->st == P_TRAILERS) {
+			if (j->on_header(s, 1, n, j->ud) != n) {
+				why = "aborted by the header callback";
+				rc = -2;
+			} else if (n <= 2 && !answered(p, k)) {
+				return -1;
+			}
 		}
 	}
 	if (rc == 0 && k->nq == 0 && off < k->in_len) {
@@ -521,6 +549,11 @@ static void conn_read(struct reg_pipeline *p, struct conn *k)
 				         strerror(errno));
 			else
 				snprintf(why, sizeof why, "%s closed the connection", k->host->authority);
+			/* a host that hangs up on pipelined requests without a word
+			 * (no Connection: close), before any keep-alive limit of a
+			 * sane size, gets one request at a time from now on */
+			if (k->nsent > 1 && !k->close_after && k->answers < PIPE_DEPTH)
+				k->host->serial = true;
 			bool partial = k->nq > 0 && k->q[0]->answering;
 			conn_drop(p, k, partial, n < 0 ? CURLE_RECV_ERROR : CURLE_PARTIAL_FILE, why);
 			return;
