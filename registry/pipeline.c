@@ -74,7 +74,10 @@ struct host {
 	struct addrinfo *ai;
 	struct conn **conns;
 	size_t n;
-	bool serial; /* lost pipelined requests once: one at a time */
+	/* requests in flight on one connection at most: PIPE_DEPTH, fewer
+	 * for a host whose connections end sooner (Connection: close after
+	 * a few answers: that many; a close without a word: 1) */
+	size_t depth;
 	struct host *next;
 };
 
@@ -135,6 +138,7 @@ static struct host *host_get(struct reg_pipeline *p, const char *authority)
 			return h;
 	struct host *h = oci_xcalloc(1, sizeof *h);
 	h->authority = oci_xstrdup(authority);
+	h->depth = PIPE_DEPTH;
 	h->next = p->hosts;
 	p->hosts = h;
 	return h;
@@ -241,7 +245,7 @@ static struct conn *pick(struct reg_pipeline *p, struct job *j, char *why, size_
 		if (!k->dead && !k->exclusive && (!best || k->nq < best->nq))
 			best = k;
 	}
-	size_t depth = j->exclusive || h->serial ? 1 : PIPE_DEPTH;
+	size_t depth = j->exclusive ? 1 : h->depth;
 	if ((!best || best->nq > 0) && (long)h->n < p->max_conns) {
 		struct conn *k = conn_open(p, h, why, whylen);
 		if (k) {
@@ -328,6 +332,10 @@ static bool answered(struct reg_pipeline *p, struct conn *k)
 	finish(p, j, CURLE_OK, NULL);
 	if (!k->close_after)
 		return true;
+	/* requests queued behind the last answer are sent again: queue no
+	 * more than the host answers on a connection */
+	if (k->nq > 0 && k->answers < k->host->depth)
+		k->host->depth = k->answers;
 	conn_drop(p, k, false, CURLE_OK, NULL);
 	return false;
 }
@@ -553,7 +561,7 @@ static void conn_read(struct reg_pipeline *p, struct conn *k)
 			 * (no Connection: close), before any keep-alive limit of a
 			 * sane size, gets one request at a time from now on */
 			if (k->nsent > 1 && !k->close_after && k->answers < PIPE_DEPTH)
-				k->host->serial = true;
+				k->host->depth = 1;
 			bool partial = k->nq > 0 && k->q[0]->answering;
 			conn_drop(p, k, partial, n < 0 ? CURLE_RECV_ERROR : CURLE_PARTIAL_FILE, why);
 			return;

@@ -22,9 +22,10 @@
  *
  * One thread owns the sockets: at most max_host_conns connections per
  * host, each with at most a few dozen requests in flight, a new
- * connection opened only when every open one is busy.  A host that
- * closes a connection with pipelined requests pending, without saying
- * "Connection: close", gets one request at a time from then on.
+ * connection opened only when every open one is busy.  A host whose
+ * connections end after a few answers ("Connection: close") gets no more
+ * than that many in flight on one; a host that closes a connection with
+ * pipelined requests pending without a word gets one at a time.
  * Answers are framed by Content-Length, chunked encoding or the close,
  * as RFC 9112 section 6.3 says; 1xx answers are skipped.
  *
