@@ -127,6 +127,7 @@ const struct cli_arg cli_environment[] = {
 	{ "CCREG_CACHE_MAX_MB", "bound of the manifest and config cache, MiB (64)" },
 	{ "CCREG_RANGE_MIN", "blobs from this size (bytes) download as parallel ranges (32 MiB)" },
 	{ "CCREG_RANGE_CHUNK", "bytes per range; in flight: at most --jobs of them (8 MiB)" },
+	{ "CCREG_HTTP_PIPELINE", "0: no HTTP/1.1 pipelining to plain-HTTP registries (on)" },
 	{ 0 },
 };
 
@@ -224,6 +225,12 @@ static void log_line(void *ud, const char *line)
 	fprintf(stderr, "%s\n", shown);
 }
 
+static bool pipeline_off(void)
+{
+	const char *e = getenv("CCREG_HTTP_PIPELINE");
+	return e && strcmp(e, "0") == 0;
+}
+
 struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 {
 	if (ctx->client)
@@ -247,6 +254,7 @@ struct reg_client *cli_client(struct cli_ctx *ctx, oci_error *err)
 		.range_min = env_num("CCREG_RANGE_MIN"),
 		.range_chunk = env_num("CCREG_RANGE_CHUNK"),
 		.range_near_ms = getenv("CCREG_RANGE_NEAR_MS") ? env_num("CCREG_RANGE_NEAR_MS") : -1,
+		.no_pipeline = pipeline_off(),
 	};
 	ctx->client = reg_client_new(&o, err);
 	return ctx->client;

@@ -83,6 +83,8 @@ struct reg_options {
 	int64_t range_chunk;     /* bytes per range (and per range buffer); 0: 8 MiB */
 	int64_t range_near_ms;   /* a registry whose round trip is under this is near:
 	                          * big blobs in one stream (< 0: 10 ms; 0: never) */
+	bool no_pipeline;        /* plain-HTTP hosts: one request per connection at a
+	                          * time, all on curl (registry/pipeline.h) */
 };
 
 /* What a registry host said about its pull quota (Docker Hub). */

@@ -665,19 +665,18 @@ static void exchange_curl(struct reg_client *c, const struct reg_request *req, c
 
 /* --- pipelined requests ---------------------------------------------------- */
 
-static bool pipelining_allowed;
-static pthread_once_t pipelining_once = PTHREAD_ONCE_INIT;
+static bool proxy_set;
+static pthread_once_t proxy_once = PTHREAD_ONCE_INIT;
 
-/* CCREG_HTTP_PIPELINE=0 turns pipelining off; a proxy in the environment
- * too (curl would send plain HTTP through it; the pipeline does not). */
-static void pipelining_init(void)
+/* A proxy in the environment: curl sends plain HTTP through it, the
+ * pipeline does not, so then every request stays on curl. */
+static void proxy_init(void)
 {
-	const char *v = getenv("CCREG_HTTP_PIPELINE");
-	pipelining_allowed = !(v && strcmp(v, "0") == 0);
-	static const char *const proxies[] = { "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY" };
-	for (size_t i = 0; i < sizeof proxies / sizeof *proxies; i++)
-		if ((v = getenv(proxies[i])) && *v)
-			pipelining_allowed = false;
+	static const char *const vars[] = { "http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY" };
+	for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
+		const char *v = getenv(vars[i]);
+		proxy_set |= v && *v;
+	}
 }
 
 static bool has_ctl(const char *s)
@@ -702,8 +701,8 @@ static struct reg_pipeline *pipeline_for(struct reg_repo *repo, const struct reg
 	if (req->sink || req->src || strncmp(url, "http://", 7) != 0 ||
 	    (idempotent(req->method) && req->body) || !url_on_registry(repo, url))
 		return NULL;
-	pthread_once(&pipelining_once, pipelining_init);
-	if (!pipelining_allowed || has_ctl(url) || has_ctl(auth) || has_ctl(req->accept) ||
+	pthread_once(&proxy_once, proxy_init);
+	if (c->o.no_pipeline || proxy_set || has_ctl(url) || has_ctl(auth) || has_ctl(req->accept) ||
 	    has_ctl(req->content_type) || has_ctl(req->method))
 		return NULL;
 	for (const char *const *p = req->headers; p && *p; p++)
