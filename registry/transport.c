@@ -408,8 +408,6 @@ int reg_ratelimit_parse(const char *v, long *n, long *window_s)
 	return 0;
 }
 
-/* Keep what the host said of its quota (headers that do not parse are
- * ignored: they are informational). */
 /* A small request's wait for its first byte (no connect, no TLS set-up),
  * wait_us; the host's round trip is the shortest seen. */
 static void note_rtt(struct reg_repo *repo, int64_t wait_us)
@@ -421,6 +419,8 @@ static void note_rtt(struct reg_repo *repo, int64_t wait_us)
 	pthread_mutex_unlock(&repo->c->lock);
 }
 
+/* Keep what the host said of its quota (headers that do not parse are
+ * ignored: they are informational). */
 static void note_ratelimit(struct reg_repo *repo, const struct reg_response *resp)
 {
 	long limit = -1, left = -1, w1 = -1, w2 = -1;
