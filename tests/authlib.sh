@@ -10,6 +10,9 @@
 #                                  NAME_SCOPES (request log)
 #   token_auth_yaml FILE REALM DIR ROOT
 #                                  registry config snippet: auth: token, storage ROOT
+#   start_token_registry NAME ROOT a token server `tok` (user alice, password pw) and
+#                                  docker-registry NAME with auth: token over storage
+#                                  ROOT (start_registry's NAME_* variables)
 #   tls_proxy_conf CONF DIR PORT UPSTREAM CA [h2]
 #                                  nginx config: TLS on 127.0.0.1:PORT with CA's
 #                                  server.{pem,key} (make_test_ca), proxying to
@@ -18,6 +21,15 @@
 #                                  "$http_user_agent"'; h2: also HTTP/2
 #   start_nginx NAME CONF          nginx (as we are) with CONF; logs in TEST_TMP/NAME
 #   secret_leaks FILE SECRET...    prints the secrets FILE contains
+
+start_token_registry()
+{
+	make_signing_cert "$TEST_TMP/sign" || return 1
+	printf 'alice:pw\n' >"$TEST_TMP/users"
+	start_tokenserver tok "$TEST_TMP/sign" "$TEST_TMP/users"
+	token_auth_yaml "$TEST_TMP/tok.yml" "$tok_REALM" "$TEST_TMP/sign" "$2"
+	start_registry "$1" "$TEST_TMP/tok.yml"
+}
 
 wait_http()
 {

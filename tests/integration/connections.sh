@@ -63,11 +63,7 @@ stop cnt
 stop_registry plain
 
 # --- token auth -----------------------------------------------------------------
-make_signing_cert "$TEST_TMP/sign" || bail_out "openssl failed"
-printf 'alice:pw\n' >"$TEST_TMP/users"
-start_tokenserver tok "$TEST_TMP/sign" "$TEST_TMP/users"
-token_auth_yaml "$TEST_TMP/tok.yml" "$tok_REALM" "$TEST_TMP/sign" "$plain_DIR"
-start_registry reg "$TEST_TMP/tok.yml"
+start_token_registry reg "$plain_DIR" || bail_out "openssl failed"
 start_counter cnt "$reg_ADDR"
 : >"$tok_SCOPES"
 log_clear reg

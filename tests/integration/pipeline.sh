@@ -186,11 +186,7 @@ diag "inspect and manifest: $(queued "$ins_PLOG") of $(requests "$ins_PLOG") req
 
 # --- e: token auth ----------------------------------------------------------------
 stop_registry plain
-make_signing_cert "$TEST_TMP/sign" || bail_out "openssl failed"
-printf 'alice:pw\n' >"$TEST_TMP/users"
-start_tokenserver tok "$TEST_TMP/sign" "$TEST_TMP/users"
-token_auth_yaml "$TEST_TMP/tok.yml" "$tok_REALM" "$TEST_TMP/sign" "$plain_DIR"
-start_registry reg "$TEST_TMP/tok.yml"
+start_token_registry reg "$plain_DIR" || bail_out "openssl failed"
 echo '{}' >"$TEST_TMP/none.json"
 NOCREDS=(--auth-file "$TEST_TMP/none.json")
 check "token auth: verify direct" fresh "$CCREG" "${NOCREDS[@]}" -C "$cat" --registry "$reg_ADDR" verify
