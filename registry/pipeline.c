@@ -297,6 +297,14 @@ static void conn_write(struct reg_pipeline *p, struct conn *k)
 				return;
 			char why[128];
 			snprintf(why, sizeof why, "send to %s: %s", k->host->authority, strerror(errno));
+			/* the request being written counts a lost send too: a host
+			 * that resets every connection ends it after PIPE_TRIES */
+			if (++j->tries >= PIPE_TRIES) {
+				memmove(k->q + k->nsent, k->q + k->nsent + 1,
+				        (k->nq - k->nsent - 1) * sizeof *k->q);
+				k->nq--;
+				finish(p, j, CURLE_SEND_ERROR, why);
+			}
 			conn_drop(p, k, false, CURLE_SEND_ERROR, why);
 			return;
 		}

@@ -191,7 +191,7 @@ static bool sc_skip_head(struct sconn *c)
 	}
 }
 
-enum act { KEEP, CLOSE, HOLD };
+enum act { KEEP, CLOSE, HOLD, RESET };
 
 static const char ok_answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
 
@@ -258,6 +258,8 @@ static enum act answer(struct sconn *c, const char *method, const char *path)
 		sc_sends(c, buf);
 	} else if (strcmp(path, "/alwayseof") == 0) {
 		return CLOSE;
+	} else if (strcmp(path, "/alwaysrst") == 0) {
+		return RESET;
 	} else if (strncmp(path, "/ok5", 4) == 0) { /* "/ok50", "/ok51": ok, 50 ms late */
 		note(c, path);
 		nap(50);
@@ -390,6 +392,11 @@ static void *conn_main(void *arg)
 		}
 		if (a == HOLD) {
 			sc_hold(c);
+			break;
+		}
+		if (a == RESET) { /* an RST: the client's next send or receive fails */
+			struct linger l = { .l_onoff = 1, .l_linger = 0 };
+			setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
 			break;
 		}
 	}
@@ -885,6 +892,21 @@ static void test_eof(void)
 	ok(accepted >= 2 && accepted <= 5, "  after a few tries (%d connections)", accepted);
 	ok(ms < 3000, "  without a hang (%ld ms)", ms);
 	is_int((long long)r.hl, 0, "  no header lines given");
+	reg_pipeline_free(p);
+	srv_stop(s);
+
+	/* one that resets every connection: a send or a receive fails, and
+	 * either way the request ends after a few tries */
+	s = srv_start();
+	p = reg_pipeline_new(2, 2000, 3000);
+	memset(&r, 0, sizeof r);
+	t0 = now_ms();
+	rc = perform(p, s->authority, "GET", "/alwaysrst", &r, &res);
+	ms = now_ms() - t0;
+	ok(rc != CURLE_OK, "always reset: the request fails (%d: %s)", rc, res.error);
+	accepted = srv_get(s, &s->accepted);
+	ok(accepted >= 2 && accepted <= 5, "  after a few tries (%d connections)", accepted);
+	ok(ms < 3000, "  without a hang (%ld ms)", ms);
 	reg_pipeline_free(p);
 	srv_stop(s);
 }
