@@ -1,6 +1,7 @@
 /* registry/mux.c: the mux thread (see mux.h).  Workers queue a job and
- * sleep on the condition variable; the thread adds queued handles to its
- * multi, drives the transfers, and marks each job done as it completes.
+ * sleep on a condition variable of their own; the thread adds queued
+ * handles to its multi, drives the transfers, and marks each job done as
+ * it completes (waking its worker only).
  * curl_multi_wakeup interrupts the thread's curl_multi_poll when a job
  * arrives or the mux stops. */
 #include <pthread.h>
@@ -13,7 +14,8 @@
 struct job {
 	CURL *h;
 	CURLcode rc;
-	bool done;
+	bool done;            /* under lock */
+	pthread_cond_t woken; /* signalled when done: only its worker wakes */
 	struct job *next;
 };
 
@@ -21,9 +23,8 @@ struct reg_mux {
 	CURLM *multi; /* touched by the thread only (but for curl_multi_wakeup) */
 	pthread_t thread;
 	/* under lock: the queue of jobs not yet handed to the multi and the
-	 * stop request; done is signalled when a job completes */
+	 * stop request */
 	pthread_mutex_t lock;
-	pthread_cond_t done;
 	struct job *head, *tail;
 	bool stop;
 };
@@ -33,7 +34,7 @@ static void finish(struct reg_mux *m, struct job *j, CURLcode rc)
 	pthread_mutex_lock(&m->lock);
 	j->rc = rc;
 	j->done = true;
-	pthread_cond_broadcast(&m->done);
+	pthread_cond_signal(&j->woken);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -94,7 +95,6 @@ struct reg_mux *reg_mux_new(long max_host_conns)
 	 * token server): the default cache shrinks with the handles added */
 	curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, 2 * max_host_conns + 8);
 	pthread_mutex_init(&m->lock, NULL);
-	pthread_cond_init(&m->done, NULL);
 	if (pthread_create(&m->thread, NULL, run, m) != 0)
 		abort();
 	return m;
@@ -110,7 +110,6 @@ void reg_mux_free(struct reg_mux *m)
 	curl_multi_wakeup(m->multi);
 	pthread_join(m->thread, NULL);
 	curl_multi_cleanup(m->multi);
-	pthread_cond_destroy(&m->done);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -118,6 +117,7 @@ void reg_mux_free(struct reg_mux *m)
 CURLcode reg_mux_perform(struct reg_mux *m, CURL *h)
 {
 	struct job j = { .h = h };
+	pthread_cond_init(&j.woken, NULL);
 	pthread_mutex_lock(&m->lock);
 	if (m->tail)
 		m->tail->next = &j;
@@ -128,7 +128,8 @@ CURLcode reg_mux_perform(struct reg_mux *m, CURL *h)
 	curl_multi_wakeup(m->multi);
 	pthread_mutex_lock(&m->lock);
 	while (!j.done)
-		pthread_cond_wait(&m->done, &m->lock);
+		pthread_cond_wait(&j.woken, &m->lock);
 	pthread_mutex_unlock(&m->lock);
+	pthread_cond_destroy(&j.woken);
 	return j.rc;
 }

@@ -1,8 +1,9 @@
 /* registry/pipeline.c: pipelined HTTP/1.1 for small requests (see
- * pipeline.h).  Workers queue a job and sleep on the condition variable;
- * the thread hands jobs to connections, writes their heads, parses the
- * answers in order and marks each job done.  A byte on the wake pipe
- * interrupts its poll when a job arrives or the pipeline stops. */
+ * pipeline.h).  Workers queue a job and sleep on a condition variable of
+ * their own; the thread hands jobs to connections, writes them, parses
+ * the answers in order and marks each job done, waking its worker only.
+ * A byte on the wake pipe interrupts its poll when a job arrives or the
+ * pipeline stops. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
@@ -38,7 +39,8 @@ struct job {
 	bool answering; /* a byte of its answer arrived (this send) */
 	bool alone;     /* written with nothing ahead of it unanswered */
 	int64_t written_us;
-	bool done; /* under lock */
+	bool done;            /* under lock */
+	pthread_cond_t woken; /* signalled when done: only its worker wakes */
 	struct job *next;
 };
 
@@ -84,7 +86,6 @@ struct host {
 struct reg_pipeline {
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t done;
 	int wake[2];
 	struct job *head, *tail; /* under lock: submitted, not yet taken */
 	bool stop;               /* under lock */
@@ -107,8 +108,8 @@ static void finish(struct reg_pipeline *p, struct job *j, CURLcode rc, const cha
 	if (why && !j->res->error[0])
 		snprintf(j->res->error, sizeof j->res->error, "%s", why);
 	pthread_mutex_lock(&p->lock);
-	j->done = true; /* the worker may free j from here on */
-	pthread_cond_broadcast(&p->done);
+	j->done = true; /* the worker may free j once the lock is let go */
+	pthread_cond_signal(&j->woken);
 	pthread_mutex_unlock(&p->lock);
 }
 
@@ -768,7 +769,6 @@ struct reg_pipeline *reg_pipeline_new(long max_host_conns, long connect_ms, long
 	if (pipe2(p->wake, O_NONBLOCK | O_CLOEXEC) < 0)
 		abort();
 	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->done, NULL);
 	if (pthread_create(&p->thread, NULL, run, p) != 0)
 		abort();
 	return p;
@@ -809,7 +809,6 @@ void reg_pipeline_free(struct reg_pipeline *p)
 	}
 	close(p->wake[0]);
 	close(p->wake[1]);
-	pthread_cond_destroy(&p->done);
 	pthread_mutex_destroy(&p->lock);
 	free(p);
 }
@@ -822,6 +821,7 @@ void reg_pipeline_perform(struct reg_pipeline *p, const char *authority, const c
 	struct job j = { .authority = authority, .req = req, .len = len,
 		         .head = flags & REG_PIPE_HEAD, .exclusive = flags & REG_PIPE_ALONE,
 		         .on_header = on_header, .on_body = on_body, .ud = ud, .res = res };
+	pthread_cond_init(&j.woken, NULL);
 	pthread_mutex_lock(&p->lock);
 	if (p->tail)
 		p->tail->next = &j;
@@ -832,6 +832,7 @@ void reg_pipeline_perform(struct reg_pipeline *p, const char *authority, const c
 	wake(p);
 	pthread_mutex_lock(&p->lock);
 	while (!j.done)
-		pthread_cond_wait(&p->done, &p->lock);
+		pthread_cond_wait(&j.woken, &p->lock);
 	pthread_mutex_unlock(&p->lock);
+	pthread_cond_destroy(&j.woken);
 }
