@@ -610,6 +610,23 @@ static void conn_connected(struct reg_pipeline *p, struct conn *k)
 	conn_drop(p, k, false, CURLE_OK, NULL);
 }
 
+/* Nothing moved on k for stall_ms with requests in flight.  If q[0] was
+ * written behind requests that were answered, the server may read one
+ * request at a time and ignore what came with it (some proxies do): the
+ * host gets one at a time from now on and q[0] goes again.  Else q[0]
+ * timed out (a slow server) and the rest go again. */
+static void conn_stalled(struct reg_pipeline *p, struct conn *k)
+{
+	struct job *j = k->q[0];
+	bool ignored = k->nsent > 0 && !j->alone && !j->answering && !j->exclusive;
+	if (k->nsent > 1 || ignored)
+		k->host->depth = 1;
+	char why[160];
+	snprintf(why, sizeof why, "%s: no answer for %ld s", k->host->authority,
+	         p->stall_ms / 1000);
+	conn_drop(p, k, !ignored, CURLE_OPERATION_TIMEDOUT, why);
+}
+
 /* --- the thread ------------------------------------------------------------------ */
 
 /* Hand waiting jobs to connections, in order, as far as they go. */
@@ -747,12 +764,8 @@ static void *run(void *ud)
 				conn_read(p, k);
 			if (!k->dead && k->nsent < k->nq)
 				conn_write(p, k); /* also for newly assigned jobs */
-			if (!k->dead && k->nq && now - k->progress_us > p->stall_ms * 1000) {
-				char why[160];
-				snprintf(why, sizeof why, "%s: no answer for %ld s", k->host->authority,
-				         p->stall_ms / 1000);
-				conn_drop(p, k, true, CURLE_OPERATION_TIMEDOUT, why);
-			}
+			if (!k->dead && k->nq && now - k->progress_us > p->stall_ms * 1000)
+				conn_stalled(p, k);
 		}
 	}
 	free(fds);

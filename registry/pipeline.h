@@ -25,7 +25,9 @@
  * connection opened only when every open one is busy.  A host whose
  * connections end after a few answers ("Connection: close") gets no more
  * than that many in flight on one; a host that closes a connection with
- * pipelined requests pending without a word gets one at a time.
+ * pipelined requests pending without a word, or leaves them unanswered
+ * until the stall timeout, gets one at a time (and the unanswered ones
+ * are sent again).
  * Answers are framed by Content-Length, chunked encoding or the close,
  * as RFC 9112 section 6.3 says; 1xx answers are skipped.
  *

@@ -256,6 +256,15 @@ static enum act answer(struct sconn *c, const char *method, const char *path)
 		snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\neof%d",
 		         3 + snprintf(NULL, 0, "%d", i), i);
 		sc_sends(c, buf);
+	} else if (sscanf(path, "/first/%d", &i) == 1) {
+		/* a server (or a proxy before it) that reads one request at a
+		 * time and drops whatever came with it: pipelined requests are
+		 * never answered, requests sent one at a time are */
+		note(c, path);
+		snprintf(buf, sizeof buf, "HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\nfirst%d",
+		         5 + snprintf(NULL, 0, "%d", i), i);
+		sc_sends(c, buf);
+		c->len = 0;
 	} else if (strcmp(path, "/alwayseof") == 0) {
 		return CLOSE;
 	} else if (strcmp(path, "/alwaysrst") == 0) {
@@ -373,7 +382,8 @@ static void *conn_main(void *arg)
 		 * written back to back are all buffered when it goes */
 		if (c->answered == 0 && (strncmp(c->buf, "GET /n/", 7) == 0 ||
 		                         strncmp(c->buf, "GET /cc/", 8) == 0 ||
-		                         strncmp(c->buf, "GET /eof/", 9) == 0))
+		                         strncmp(c->buf, "GET /eof/", 9) == 0 ||
+		                         strncmp(c->buf, "GET /first/", 11) == 0))
 			nap(30);
 		sc_drain(c);
 		int nb = heads(c);
@@ -892,6 +902,33 @@ static void test_eof(void)
 	ok(accepted >= 2 && accepted <= 5, "  after a few tries (%d connections)", accepted);
 	ok(ms < 3000, "  without a hang (%ld ms)", ms);
 	is_int((long long)r.hl, 0, "  no header lines given");
+	reg_pipeline_free(p);
+	srv_stop(s);
+
+	/* one that answers the first request of each connection and ignores
+	 * the rest: after one stall the host gets one request at a time, and
+	 * every request is answered */
+	s = srv_start();
+	p = reg_pipeline_new(1, 2000, 300);
+	enum { F = 6 };
+	t0 = now_ms();
+	w = run_workers(p, s, "/first/", 0, F);
+	ms = now_ms() - t0;
+	good = 0;
+	for (int i = 0; i < F; i++) {
+		char want[16];
+		snprintf(want, sizeof want, "first%d", i);
+		bool g = w[i].res.rc == CURLE_OK && strcmp(w[i].r.body, want) == 0;
+		if (!g)
+			printf("# /first/%d: rc %d (%s), body [%s]\n", i, w[i].res.rc, w[i].res.error,
+			       w[i].r.body);
+		good += g;
+	}
+	mb = srv_get(s, &s->max_buffered);
+	ok(mb > 1, "ignored pipelined requests: some were pipelined (%d buffered)", mb);
+	is_int(good, F, "  every request answered in the end, one at a time");
+	ok(ms < 2000, "  after one stall (%ld ms)", ms);
+	free(w);
 	reg_pipeline_free(p);
 	srv_stop(s);
 
