@@ -8,8 +8,8 @@
  *                probe, retries, -v logging                  (transport.h)
  *   mux.c        transport's thread for small requests: one curl multi,
  *                shared connections, HTTP/2 streams          (mux.h)
- *   pipeline.c   transport's thread for small bodyless requests over
- *                plain HTTP: pipelined HTTP/1.1               (pipeline.h)
+ *   pipeline.c   transport's thread for small requests over plain
+ *                HTTP: pipelined HTTP/1.1                     (pipeline.h)
  *   creds.c      credentials: auth file lookup, credential helpers, and
  *                login/logout storage                        (creds.h)
  *   auth.c       challenges, tokens, scope sets; plugs into transport
