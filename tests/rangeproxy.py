@@ -10,6 +10,9 @@ listener standing in for a CDN (another origin) that redirected blob GETs
 go to.  Modes (set between runs on the registry port):
   GET /__rangeproxy/set?mode=MODE&count=N&uses=U&delay=MS   (zeroes the counters;
   delay: every answer on the registry face waits MS first, a far round trip)
+  GET /__rangeproxy/spans   one line per blob GET on the registry face since the
+                            last set: "DIGEST START END" (monotonic seconds, from
+                            its arrival to its answer's last byte)
 
   honest         pass everything through (docker-registry honours Range)
   ignore         blob GETs: Range dropped, 200 with the whole blob
@@ -42,7 +45,8 @@ from http.server import ThreadingHTTPServer
 import proxylib
 
 LOCK = threading.Lock()
-STATE = {"mode": "honest", "count": 0, "uses": 2, "applied": 0, "sig": 0, "sigs": {}, "delay": 0}
+STATE = {"mode": "honest", "count": 0, "uses": 2, "applied": 0, "sig": 0, "sigs": {}, "delay": 0,
+         "spans": []}
 ARGS = None
 CDN_PORT = 0
 BLOB_RE = re.compile(r"^/v2/(.+)/blobs/(sha256:[0-9a-f]{64})$")
@@ -123,8 +127,23 @@ class Handler(proxylib.Handler):
             with LOCK:
                 STATE.update(mode=q.get("mode", "honest"), count=int(q.get("count", 0)),
                              uses=int(q.get("uses", 2)), applied=0, sigs={},
-                             delay=int(q.get("delay", 0)))
+                             delay=int(q.get("delay", 0)), spans=[])
             return self.reply(200, b"ok\n")
+        if self.face == "reg" and u.path == "/__rangeproxy/spans":
+            with LOCK:
+                text = "".join("%s %.3f %.3f\n" % s for s in STATE["spans"])
+            return self.reply(200, text.encode())
+        m = BLOB_RE.match(u.path)
+        if self.face == "reg" and m and self.command == "GET":
+            start = time.monotonic()
+            try:
+                return self.blob_or_other(u)
+            finally:
+                with LOCK:
+                    STATE["spans"].append((m.group(2), start, time.monotonic()))
+        return self.blob_or_other(u)
+
+    def blob_or_other(self, u):
         if STATE["delay"]:
             time.sleep(STATE["delay"] / 1000)  # a far registry's round trip
         if self.face == "cdn":
