@@ -588,6 +588,18 @@ static void conn_read(struct reg_pipeline *p, struct conn *k)
 	}
 }
 
+/* k's connect failed (why): the next address, or else every job of k
+ * fails (nothing was sent; reg_http retries) and k is dropped. */
+static void conn_unreachable(struct reg_pipeline *p, struct conn *k, const char *why)
+{
+	if (k->next_ai && conn_start(p, k, k->next_ai) == 0)
+		return;
+	for (size_t i = 0; i < k->nq; i++)
+		finish(p, k->q[i], CURLE_COULDNT_CONNECT, why);
+	k->nq = 0;
+	conn_drop(p, k, false, CURLE_OK, NULL);
+}
+
 static void conn_connected(struct reg_pipeline *p, struct conn *k)
 {
 	int e = 0;
@@ -599,15 +611,9 @@ static void conn_connected(struct reg_pipeline *p, struct conn *k)
 		k->progress_us = now_us();
 		return;
 	}
-	if (k->next_ai && conn_start(p, k, k->next_ai) == 0)
-		return;
 	char why[160];
 	snprintf(why, sizeof why, "connect to %s: %s", k->host->authority, strerror(e));
-	/* nothing was sent: every job fails here, reg_http retries */
-	for (size_t i = 0; i < k->nq; i++)
-		finish(p, k->q[i], CURLE_COULDNT_CONNECT, why);
-	k->nq = 0;
-	conn_drop(p, k, false, CURLE_OK, NULL);
+	conn_unreachable(p, k, why);
 }
 
 /* Nothing moved on k for stall_ms with requests in flight.  If q[0] was
@@ -747,15 +753,11 @@ static void *run(void *ud)
 			if (k->connecting) {
 				if (re)
 					conn_connected(p, k);
-				else if (now >= k->deadline_us &&
-				         !(k->next_ai && conn_start(p, k, k->next_ai) == 0)) {
+				else if (now >= k->deadline_us) {
 					char why[160];
 					snprintf(why, sizeof why, "connect to %s: timed out after %ld ms",
 					         k->host->authority, p->connect_ms);
-					for (size_t m = 0; m < k->nq; m++)
-						finish(p, k->q[m], CURLE_COULDNT_CONNECT, why);
-					k->nq = 0;
-					conn_drop(p, k, false, CURLE_OK, NULL);
+					conn_unreachable(p, k, why);
 				}
 				if (k->dead || k->connecting)
 					continue;
